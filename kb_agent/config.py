@@ -1,0 +1,182 @@
+"""One typed settings object for the whole product.
+
+Sources, highest priority first: explicit overrides (CLI flags), ``KB_AGENT_*`` environment
+variables (nested sections with ``__``: ``KB_AGENT_OPENAI__MODEL_SERVER``), the config file
+(``--config``, ``KB_AGENT_CONFIG`` or ``./kb_agent.yaml``), then the embedded defaults.
+This module is the only place that reads the environment; everything else receives
+:class:`Settings` through its constructor.
+
+Relative paths are taken relative to the working directory. The data directory defaults to
+``data/`` in the project checkout when kb-agent runs from one, else to
+``~/.local/share/kb-agent``.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from kb_agent.errors import ConfigError
+
+#: The folder holding ``pyproject.toml``, ``tools/``, ``prompts/`` and ``glossary/``.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_FILE_NAME = "kb_agent.yaml"
+
+LLMBackend = Literal["offline", "dashscope", "openai"]
+
+
+def default_data_dir() -> Path:
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "data"
+    return Path.home() / ".local" / "share" / "kb-agent"
+
+
+class OpenAISettings(BaseModel):
+    """Any OpenAI-compatible server: vLLM, Ollama, LM Studio, a hosted gateway."""
+
+    model: str = "qwen2.5-7b-instruct"
+    model_server: str | None = Field(None, description="Base URL, e.g. http://localhost:8000/v1")
+    api_key: SecretStr = SecretStr("EMPTY")
+    use_raw_api: bool = Field(False, description="Send native `tools` and read `tool_calls` (True) "
+                              "or put tool schemas in the prompt (False, Qwen-Agent's default).")
+    request_timeout_s: float = 120.0
+
+
+class DashScopeSettings(BaseModel):
+    """Qwen models on Alibaba Cloud DashScope. The key also comes from ``DASHSCOPE_API_KEY``."""
+
+    model: str = "qwen-max"
+    api_key: SecretStr | None = None
+    request_timeout_s: float = 120.0
+
+
+class AgentSettings(BaseModel):
+    tools: list[str] = Field(default_factory=lambda: ["glossary_lookup"],
+                             description="Tool names; each is a module tools/<name>.py.")
+    tools_dir: Path = PROJECT_ROOT / "tools"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    system_prompt: str = "system"
+    language: Literal["zh", "en"] = "zh"
+    max_llm_calls_per_turn: int = Field(6, ge=1, le=50)
+    temperature: float = 0.2
+
+
+class GlossarySettings(BaseModel):
+    dir: Path = PROJECT_ROOT / "glossary"
+    reload_check_s: float = Field(1.0, ge=0, description="Min seconds between change checks.")
+    fuzzy_cutoff: float = Field(0.75, ge=0, le=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KB_AGENT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    llm: LLMBackend = "offline"
+    openai: OpenAISettings = Field(default_factory=OpenAISettings)
+    dashscope: DashScopeSettings = Field(default_factory=DashScopeSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    glossary: GlossarySettings = Field(default_factory=GlossarySettings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # Derived locations inside the data directory -------------------------------------
+    @property
+    def workspace_dir(self) -> Path:
+        """Where Qwen-Agent may write its own files (never ./workspace)."""
+        return self.data_dir / "workspace"
+
+    @property
+    def usage_db(self) -> Path:
+        return self.data_dir / "usage.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlFileSource(settings_cls))
+
+
+_config_data: ContextVar[dict[str, Any]] = ContextVar("kb_agent_config_data", default={})
+
+
+class _YamlFileSource(PydanticBaseSettingsSource):
+    """Feeds the already-parsed config file into pydantic-settings (lowest priority)."""
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - unused by __call__
+        return _config_data.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_config_data.get())
+
+
+def find_config_file(explicit: Path | str | None, environ: Mapping[str, str]) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"Config file not found: {path}")
+        return path
+    if environ.get("KB_AGENT_CONFIG"):
+        return find_config_file(environ["KB_AGENT_CONFIG"], {})
+    local = Path.cwd() / CONFIG_FILE_NAME
+    return local if local.is_file() else None
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+def load_settings(config_file: Path | str | None = None, **overrides: Any) -> Settings:
+    """Build :class:`Settings` from overrides, environment, config file and defaults.
+
+    ``overrides`` whose value is None are ignored (an unset CLI flag). Raises
+    :class:`ConfigError` naming the offending field (and file) on invalid input.
+    """
+    environ = os.environ
+    path = find_config_file(config_file, environ)
+    file_data = _read_config_file(path) if path else {}
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    # The DashScope SDK's own variable is honoured so existing deployments keep working.
+    if environ.get("DASHSCOPE_API_KEY") and "KB_AGENT_DASHSCOPE__API_KEY" not in environ:
+        section = file_data.setdefault("dashscope", {})
+        if isinstance(section, dict):
+            section.setdefault("api_key", environ["DASHSCOPE_API_KEY"])
+    token = _config_data.set(file_data)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        origin = f" (config file {path})" if path else ""
+        lines = []
+        for err in exc.errors():
+            loc = ".".join(str(p) for p in err["loc"])
+            env_name = "KB_AGENT_" + "__".join(str(p).upper() for p in err["loc"])
+            lines.append(f"  {loc}: {err['msg']} (config key `{loc}` or env {env_name})")
+        raise ConfigError("Invalid settings" + origin + ":\n" + "\n".join(lines)) from exc
+    finally:
+        _config_data.reset(token)

@@ -1,0 +1,87 @@
+"""Glossary data types: an entry, a validation issue, and text normalisation for keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+_PUNCT = re.compile(r"[\s\.\-_/·•,，。、'’\"`()（）\[\]【】:：;；!！?？]+")
+
+
+def normalize_key(text: str) -> str:
+    """Case-, width- and punctuation-insensitive key: 'A.M.' -> 'am', 'Act.' -> 'act'."""
+    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).casefold()
+
+
+@dataclass(frozen=True)
+class GlossaryEntry:
+    """One meaning of one company term. Several entries may share a ``term`` (scoped)."""
+
+    term: str
+    english: str = ""
+    chinese: str = ""
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    scope: str = ""
+    owner: str = ""
+    updated: date | None = None
+    source_file: str = ""
+    line: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "english": self.english,
+            "chinese": self.chinese,
+            "aliases": list(self.aliases),
+            "description": self.description,
+            "scope": self.scope,
+            "owner": self.owner,
+            "updated": self.updated.isoformat() if self.updated else None,
+            "source": f"{self.source_file}:{self.line}" if self.source_file else "",
+        }
+
+    def chinese_names(self) -> list[str]:
+        """The Chinese meaning split into alternative names: '展会 (全印展)' -> ['展会', '全印展']."""
+        parts = re.split(r"[（）()、/;；,，]+", self.chinese)
+        return [p.strip() for p in parts if len(p.strip()) >= 2]
+
+    def one_line(self) -> str:
+        names = " / ".join(x for x in (self.english, self.chinese) if x)
+        scope = f" [{self.scope}]" if self.scope else ""
+        return f"{self.term} = {names}{scope}"
+
+
+@dataclass(frozen=True)
+class GlossaryIssue:
+    """A validation problem, precise enough for an admin to fix: file, line, field."""
+
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+    kept_previous: bool = False
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        what = f" field '{self.field}':" if self.field else ""
+        kept = " (the last good version of this file stays live)" if self.kept_previous else ""
+        return f"{where}:{what} {self.message}{kept}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "field": self.field, "message": self.message,
+                "kept_previous": self.kept_previous}
+
+
+@dataclass(frozen=True)
+class FileLoad:
+    """The outcome of parsing one glossary file."""
+
+    path: str
+    entries: tuple[GlossaryEntry, ...] = ()
+    issues: tuple[GlossaryIssue, ...] = ()
+    fatal: bool = False  # the file as a whole could not be read (syntax, shape)
+    signature: tuple[float, int] = field(default=(0.0, 0))

@@ -1,0 +1,44 @@
+"""KnowledgeBase: built once from Settings, the one object tools, router, CLI and UI talk to.
+
+It owns the live glossary and the usage log; the fact store and the document retriever
+attach here as they land. Heavy things load here once, never per query.
+"""
+
+from __future__ import annotations
+
+from kb_agent.access import LOCAL_ADMIN, Principal
+from kb_agent.config import Settings
+from kb_agent.glossary.index import Glossary, LookupResult
+from kb_agent.glossary.store import GlossaryStore
+from kb_agent.glossary.terms import TermUnderstanding, understand
+from kb_agent.usage import UsageLog
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.glossary_store = GlossaryStore(settings.glossary.dir, settings.glossary.reload_check_s,
+                                            settings.glossary.fuzzy_cutoff)
+        self.usage = UsageLog(settings.usage_db)
+
+    # -- glossary ------------------------------------------------------------------------
+    @property
+    def glossary(self) -> Glossary:
+        return self.glossary_store.current()
+
+    def lookup_term(self, query: str, principal: Principal = LOCAL_ADMIN) -> LookupResult:
+        """Glossary lookup; a miss that looks like an acronym is logged for the admins."""
+        result = self.glossary.lookup(query)
+        if not result.found:
+            self.usage.record_unknown_terms(self.understand(query).unknown or _as_acronym(query), query)
+        return result
+
+    def understand(self, question: str) -> TermUnderstanding:
+        """Known terms in a question and their expansions (used before every search)."""
+        return understand(question, self.glossary)
+
+
+def _as_acronym(query: str) -> tuple[str, ...]:
+    q = query.strip()
+    return (q,) if 2 <= len(q) <= 10 and q.replace(".", "").replace("&", "").isalnum() and q.isascii() else ()

@@ -1,0 +1,103 @@
+"""Usage log in SQLite: questions asked, which tool answered, and unknown terms seen.
+
+Admins read it in the console (recent questions, "no answer" rate, unknown terms to add to
+the glossary). Writes are small and synchronous; each call opens its own connection so the
+log is safe to use from several threads.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS questions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    user TEXT NOT NULL,
+    question TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    tools TEXT NOT NULL,
+    answered INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unknown_terms (
+    term TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    first_seen REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    example TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class UnknownTerm:
+    term: str
+    count: int
+    last_seen: float
+    example: str
+
+
+@dataclass(frozen=True)
+class QuestionRecord:
+    ts: float
+    user: str
+    question: str
+    mode: str
+    tools: str
+    answered: bool
+
+
+class UsageLog:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._connect()) as db, db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        return db
+
+    def record_unknown_terms(self, terms: list[str] | tuple[str, ...], question: str) -> None:
+        if not terms:
+            return
+        now = time.time()
+        with closing(self._connect()) as db, db:
+            for term in terms:
+                db.execute(
+                    "INSERT INTO unknown_terms (term, count, first_seen, last_seen, example) VALUES (?, 1, ?, ?, ?) "
+                    "ON CONFLICT(term) DO UPDATE SET count = count + 1, last_seen = excluded.last_seen, "
+                    "example = excluded.example", (term, now, now, question[:500]))
+
+    def unknown_terms(self, limit: int = 100) -> list[UnknownTerm]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT term, count, last_seen, example FROM unknown_terms "
+                              "ORDER BY count DESC, last_seen DESC LIMIT ?", (limit,)).fetchall()
+        return [UnknownTerm(*r) for r in rows]
+
+    def forget_unknown_term(self, term: str) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("DELETE FROM unknown_terms WHERE term = ?", (term,))
+
+    def record_question(self, user: str, question: str, mode: str, tools: list[str], answered: bool) -> None:
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO questions (ts, user, question, mode, tools, answered) VALUES (?, ?, ?, ?, ?, ?)",
+                       (time.time(), user, question[:2000], mode, ",".join(tools), int(answered)))
+
+    def recent_questions(self, limit: int = 50) -> list[QuestionRecord]:
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT ts, user, question, mode, tools, answered FROM questions "
+                              "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [QuestionRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+
+    def no_answer_rate(self) -> tuple[int, float]:
+        """(questions asked, fraction with no answer found)."""
+        with closing(self._connect()) as db:
+            total, unanswered = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(1 - answered), 0) FROM questions").fetchone()
+        return total, (unanswered / total if total else 0.0)
