@@ -1,0 +1,1 @@
+"""Text embedders behind one protocol (see base.py)."""
