@@ -20,7 +20,7 @@ import typer
 
 from kb_agent.errors import KBError
 
-COMMAND_MODULES = ["glossary_cmd"]
+COMMAND_MODULES = ["ask_cmd", "glossary_cmd"]
 
 app = typer.Typer(
     name="kb-agent",

@@ -1,0 +1,182 @@
+"""Answering a question: through the LLM agent loop, or through the offline router.
+
+:class:`Answerer` is built once per process (CLI invocation, web server). ``stream()`` yields
+:class:`AnswerUpdate` objects as the answer grows (the web UI renders them); ``ask()`` returns
+the final :class:`Answer` (the CLI prints it, ``--json`` included).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Literal, Sequence
+
+from kb_agent.access import LOCAL_ADMIN, Principal
+from kb_agent.config import Settings
+from kb_agent.errors import KBError, LLMError
+from kb_agent.i18n import language_of
+from kb_agent.kb import KnowledgeBase
+from kb_agent.tooling import Citation, ToolEvent, TurnRecorder
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["offline", "llm"]
+
+CAP_NOTICE = {
+    "zh": "（已达到本轮允许的模型调用上限 {n} 次，回答可能不完整。）",
+    "en": "(Stopped after the per-turn limit of {n} model calls; the answer may be incomplete.)",
+}
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    mode: Mode
+    language: str
+    events: list[ToolEvent] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    found: bool = True
+    route: str | None = None          # offline: which route answered
+    hit_call_cap: bool = False
+    terms: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tool_calls(self) -> list[dict[str, Any]]:
+        return [e.to_dict() for e in self.events]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The stable ``ask --json`` shape (docs/cli-json.md)."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "mode": self.mode,
+            "language": self.language,
+            "found": self.found,
+            "route": self.route,
+            "tool_calls": self.tool_calls,
+            "citations": [c.to_dict() for c in self.citations],
+            "terms": self.terms,
+            "hit_call_cap": self.hit_call_cap,
+        }
+
+
+@dataclass
+class AnswerUpdate:
+    """A snapshot while answering: the text so far and the tool calls made so far."""
+
+    text: str
+    events: list[ToolEvent]
+    done: bool = False
+    answer: Answer | None = None
+
+
+class Answerer:
+    def __init__(self, settings: Settings, kb: KnowledgeBase):
+        self.settings = settings
+        self.kb = kb
+        if settings.llm != "offline":
+            from kb_agent.agent import check_tools
+            from kb_agent.llm import llm_config
+
+            llm_config(settings)        # a misconfigured backend fails now, with what to set
+            check_tools(settings)       # so does a broken tool module
+
+    @property
+    def mode(self) -> Mode:
+        return "offline" if self.settings.llm == "offline" else "llm"
+
+    def ask(self, question: str, principal: Principal = LOCAL_ADMIN,
+            history: Sequence[dict[str, str]] = ()) -> Answer:
+        final = None
+        for update in self.stream(question, principal, history):
+            final = update
+        assert final is not None and final.answer is not None
+        return final.answer
+
+    def stream(self, question: str, principal: Principal = LOCAL_ADMIN,
+               history: Sequence[dict[str, str]] = ()) -> Iterator[AnswerUpdate]:
+        question = question.strip()
+        if not question:
+            raise KBError("The question is empty.")
+        if self.mode == "offline":
+            answer = self._offline(question, principal)
+            yield AnswerUpdate(answer.answer, answer.events, done=True, answer=answer)
+        else:
+            yield from self._llm(question, principal, history)
+
+    # -- offline ---------------------------------------------------------------------------
+    def _offline(self, question: str, principal: Principal) -> Answer:
+        from kb_agent.router import NOT_FOUND, NOTICE, route
+
+        lang = language_of(question, self.settings.agent.language)
+        routed, terms = route(question, self.kb, principal)
+        self.kb.usage.record_unknown_terms(terms.unknown, question)
+        if routed is None:
+            answer = Answer(question, f"{NOTICE[lang]}\n\n{NOT_FOUND[lang]}", "offline", lang, found=False,
+                            terms=terms.to_dict())
+        else:
+            event = ToolEvent(routed.tool, routed.arguments, routed.output)
+            answer = Answer(question, f"{NOTICE[lang]}\n\n{routed.text}", "offline", lang, [event],
+                            list(routed.output.citations), found=True, route=routed.route,
+                            terms=terms.to_dict())
+        self._log(principal, answer)
+        return answer
+
+    # -- LLM -------------------------------------------------------------------------------
+    def _llm(self, question: str, principal: Principal, history: Sequence[dict[str, str]]) -> Iterator[AnswerUpdate]:
+        from qwen_agent.llm.base import ModelServiceError
+        from qwen_agent.llm.schema import ASSISTANT, FUNCTION, Message
+
+        from kb_agent.agent import build_assistant
+        from kb_agent.llm import unavailable
+
+        lang = language_of(question, self.settings.agent.language)
+        recorder = TurnRecorder()
+        assistant = build_assistant(self.settings, self.kb, principal, recorder, lang)
+        messages = [Message(role=m["role"], content=m["content"]) for m in history
+                    if m.get("role") in ("user", "assistant") and m.get("content")]
+        messages.append(Message(role="user", content=question))
+        response: list = []
+        try:
+            for response in assistant.run(messages=messages, lang=lang):
+                yield AnswerUpdate(_final_text(response), list(recorder.events))
+        except ModelServiceError as exc:
+            log.warning("model service error", exc_info=True)
+            raise unavailable(self.settings, exc) from exc
+        except LLMError:
+            raise
+        except Exception as exc:  # the openai client raises its own errors for HTTP failures
+            if type(exc).__module__.startswith(("openai", "httpx", "dashscope")):
+                log.warning("model call failed", exc_info=True)
+                raise unavailable(self.settings, exc) from exc
+            raise
+        last = response[-1] if response else None
+        hit_cap = bool(last is not None and (last.role == FUNCTION or (last.role == ASSISTANT and last.function_call)))
+        text = _final_text(response)
+        if hit_cap:
+            text = (text + "\n\n" if text else "") + CAP_NOTICE[lang].format(n=self.settings.agent.max_llm_calls_per_turn)
+        found = any(e.output.found for e in recorder.events) or not recorder.events
+        answer = Answer(question, text, "llm", lang, list(recorder.events), recorder.citations,
+                        found=found, hit_call_cap=hit_cap, terms=self.kb.understand(question).to_dict())
+        self.kb.usage.record_unknown_terms(tuple(answer.terms.get("unknown_terms", ())), question)
+        self._log(principal, answer)
+        yield AnswerUpdate(text, list(recorder.events), done=True, answer=answer)
+
+    def _log(self, principal: Principal, answer: Answer) -> None:
+        try:
+            self.kb.usage.record_question(principal.name, answer.question, answer.mode,
+                                          [e.name for e in answer.events], answer.found)
+        except Exception:  # the usage log must never break answering
+            log.warning("could not write the usage log", exc_info=True)
+
+
+def _final_text(response: list) -> str:
+    """The assistant's text after the last tool result (what the user should read)."""
+    text_parts: list[str] = []
+    for msg in response:
+        if msg.role == "function":
+            text_parts = []
+        elif msg.role == "assistant" and isinstance(msg.content, str) and msg.content:
+            text_parts.append(msg.content)
+    return "".join(text_parts).strip()

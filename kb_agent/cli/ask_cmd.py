@@ -1,0 +1,99 @@
+"""`kb-agent ask` and `kb-agent chat`: questions from the terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from kb_agent.cli import emit_json, state
+from kb_agent.errors import KBError
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ask")(ask)
+    app.command("chat")(chat)
+
+
+def _answerer(ctx: typer.Context):
+    from kb_agent.answering import Answerer
+
+    st = state(ctx)
+    return Answerer(st.settings(), st.kb())
+
+
+def _print_answer(answer) -> None:
+    typer.echo(answer.answer)
+    if answer.citations:
+        typer.echo("\nSources:")
+        for i, c in enumerate(answer.citations, 1):
+            label = c.locator.get("label", "")
+            typer.echo(f"  [{i}] {c.source}" + (f" ({label})" if label else ""))
+
+
+def ask(ctx: typer.Context,
+        question: Optional[str] = typer.Argument(None, help="The question (omit with --batch)."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON object (see docs/cli-json.md)."),
+        batch: Optional[Path] = typer.Option(None, "--batch", exists=True, dir_okay=False,
+                                             help="JSONL file of {\"id\", \"question\"}; prints one JSON result a line.")) -> None:
+    """Ask one question (or a batch) and print the answer with its sources."""
+    if (question is None) == (batch is None):
+        raise typer.BadParameter("give either a QUESTION or --batch FILE")
+    answerer = _answerer(ctx)
+    if batch is not None:
+        _run_batch(answerer, batch)
+        return
+    answer = answerer.ask(question)
+    if as_json:
+        emit_json(answer.to_dict())
+    else:
+        _print_answer(answer)
+
+
+def _run_batch(answerer, path: Path) -> None:
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not str(item.get("question", "")).strip():
+                raise ValueError("expected an object with a non-empty \"question\"")
+        except ValueError as exc:
+            emit_json({"id": None, "line": n, "error": f"{path}:{n}: {exc}"})
+            continue
+        try:
+            emit_json({"id": item.get("id"), **answerer.ask(str(item["question"])).to_dict()})
+        except KBError as exc:
+            emit_json({"id": item.get("id"), "line": n, "error": str(exc)})
+
+
+def chat(ctx: typer.Context) -> None:
+    """Interactive terminal chat (empty line or Ctrl-D to quit; /new starts over)."""
+    answerer = _answerer(ctx)
+    mode = "offline — no language model configured" if answerer.mode == "offline" else f"LLM: {state(ctx).settings().llm}"
+    typer.echo(f"kb-agent chat ({mode}). Ask about company terms, facts and documents. "
+               "Empty line to quit, /new for a new conversation.")
+    history: list[dict[str, str]] = []
+    while True:
+        try:
+            question = input("\n你/you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
+            break
+        if not question:
+            break
+        if question == "/new":
+            history = []
+            typer.echo("(new conversation)")
+            continue
+        try:
+            answer = answerer.ask(question, history=history)
+        except KBError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            continue
+        typer.echo("")
+        _print_answer(answer)
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        history = history[-12:]
