@@ -16,13 +16,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from kb_agent.errors import KBError
 
 COMMAND_MODULES = ["ask_cmd", "glossary_cmd"]
 
+class _KBGroup(TyperGroup):
+    """Turns a KBError from any command into one clean line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KBError as exc:
+            logging.getLogger("kb_agent").debug("command failed", exc_info=True)
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from exc
+
+
 app = typer.Typer(
+    cls=_KBGroup,
     name="kb-agent",
     help="kb-agent: ask the company knowledge base (glossary, facts, documents) from the terminal.",
     no_args_is_help=True,
@@ -87,8 +102,4 @@ for _name in COMMAND_MODULES:
 def main() -> None:
     # Qwen-Agent logs at INFO to stderr by default; keep the terminal for answers.
     logging.getLogger("qwen_agent_logger").setLevel(logging.WARNING)
-    try:
-        app()
-    except KBError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+    app()

@@ -1,0 +1,3 @@
+from kb_agent.cli import main
+
+main()
