@@ -1,0 +1,1 @@
+"""Persistent stores of ingested content (chunks, manifest, embedding cache)."""
