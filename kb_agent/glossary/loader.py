@@ -79,6 +79,9 @@ def parse_glossary_text(text: str, source: str) -> FileLoad:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            problem += f" ({context} started on line {context_mark.line + 1})"
         return FileLoad(source, issues=(GlossaryIssue(source, mark.line + 1 if mark else None, None,
                                                       f"not valid YAML: {problem}"),), fatal=True)
     if root is None:
