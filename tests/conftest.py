@@ -63,11 +63,11 @@ def cli(monkeypatch, data_dir, glossary_dir):
     """Run `kb-agent ...` in-process against the temp data dir and glossary copy."""
     runner = CliRunner()
 
-    def run(*args: str, env: dict[str, str] | None = None):
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
         from kb_agent.cli import app
 
         full_env = {"KB_AGENT_DATA_DIR": str(data_dir), "KB_AGENT_GLOSSARY__DIR": str(glossary_dir),
                     "KB_AGENT_GLOSSARY__RELOAD_CHECK_S": "0", **(env or {})}
-        return runner.invoke(app, list(args), env=full_env, catch_exceptions=False)
+        return runner.invoke(app, list(args), env=full_env, input=input, catch_exceptions=False)
 
     return run

@@ -149,3 +149,15 @@ def test_bad_tool_arguments_are_reported_to_the_model(fake_llm, make_settings):
     answer = Answerer(settings, KnowledgeBase(settings)).ask("AM?")
     assert "missing required argument 'term'" in answer.answer
     assert "Traceback" not in answer.answer
+
+
+def test_terminal_chat_streams_tool_calls_and_answer(fake_llm, cli):
+    fake_llm.enqueue(Call("glossary_lookup", {"term": "AM"}), answer_from_glossary,
+                     Say("不在术语表中的内容我不会猜测。"))
+    result = cli("chat", env=llm_env(fake_llm, raw=False), input="AM是什么意思？\nXYZ呢？\n\n")
+    assert result.exit_code == 0, result.output
+    assert '→ glossary_lookup {"term": "AM"}' in result.stdout
+    assert "客户经理" in result.stdout and "[1] glossary/company.yaml" in result.stdout
+    # The second turn carried the first turn as history.
+    last = fake_llm.requests[-1]["messages"]
+    assert any("AM是什么意思" in json.dumps(m, ensure_ascii=False) for m in last[1:-1])

@@ -24,13 +24,17 @@ def _answerer(ctx: typer.Context):
     return Answerer(st.settings(), st.kb())
 
 
-def _print_answer(answer) -> None:
-    typer.echo(answer.answer)
+def _print_sources(answer) -> None:
     if answer.citations:
         typer.echo("\nSources:")
         for i, c in enumerate(answer.citations, 1):
             label = c.locator.get("label", "")
             typer.echo(f"  [{i}] {c.source}" + (f" ({label})" if label else ""))
+
+
+def _print_answer(answer) -> None:
+    typer.echo(answer.answer)
+    _print_sources(answer)
 
 
 def ask(ctx: typer.Context,
@@ -69,6 +73,29 @@ def _run_batch(answerer, path: Path) -> None:
             emit_json({"id": item.get("id"), "line": n, "error": str(exc)})
 
 
+def _stream_answer(answerer, question: str, history: list[dict[str, str]]):
+    """Print tool calls as they happen and the answer as it streams; return the final Answer."""
+    shown_events, printed = 0, ""
+    typer.echo("")
+    for update in answerer.stream(question, history=history):
+        for event in update.events[shown_events:]:
+            args = json.dumps(event.arguments, ensure_ascii=False)
+            typer.echo(f"  → {event.name} {args}" + ("" if event.output.found else "  (nothing found)"))
+        shown_events = len(update.events)
+        if update.done:
+            break
+        if update.text.startswith(printed):
+            typer.echo(update.text[len(printed):], nl=False)
+            printed = update.text
+    answer = update.answer
+    if printed and answer.answer.startswith(printed):
+        typer.echo(answer.answer[len(printed):])
+    else:
+        typer.echo(("\n" if printed else "") + answer.answer)
+    _print_sources(answer)
+    return answer
+
+
 def chat(ctx: typer.Context) -> None:
     """Interactive terminal chat (empty line or Ctrl-D to quit; /new starts over)."""
     answerer = _answerer(ctx)
@@ -89,11 +116,9 @@ def chat(ctx: typer.Context) -> None:
             typer.echo("(new conversation)")
             continue
         try:
-            answer = answerer.ask(question, history=history)
+            answer = _stream_answer(answerer, question, history)
         except KBError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
-        typer.echo("")
-        _print_answer(answer)
         history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
         history = history[-12:]
