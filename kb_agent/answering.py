@@ -113,7 +113,8 @@ class Answerer:
         routed, terms = route(question, self.kb, principal)
         self.kb.usage.record_unknown_terms(terms.unknown, question)
         if routed is None:
-            answer = Answer(question, f"{NOTICE[lang]}\n\n{NOT_FOUND[lang]}", "offline", lang, found=False,
+            body = NOT_FOUND[lang] + self._unknown_terms_note(terms.unknown, lang)
+            answer = Answer(question, f"{NOTICE[lang]}\n\n{body}", "offline", lang, found=False,
                             terms=terms.to_dict())
         else:
             event = ToolEvent(routed.tool, routed.arguments, routed.output)
@@ -122,6 +123,17 @@ class Answerer:
                             terms=terms.to_dict())
         self._log(principal, answer)
         return answer
+
+    def _unknown_terms_note(self, unknown: tuple[str, ...], lang: str) -> str:
+        """'QBR is not in the glossary (did you mean …?)' for acronyms nobody has defined."""
+        lines = []
+        for term in unknown:
+            similar = self.kb.glossary.suggest(term)
+            if lang == "zh":
+                lines.append(f"术语表中没有「{term}」" + (f"，您是否要找：{'、'.join(similar)}？" if similar else "。"))
+            else:
+                lines.append(f"'{term}' is not in the glossary" + (f"; did you mean {', '.join(similar)}?" if similar else "."))
+        return ("\n\n" + "\n".join(lines)) if lines else ""
 
     # -- LLM -------------------------------------------------------------------------------
     def _llm(self, question: str, principal: Principal, history: Sequence[dict[str, str]]) -> Iterator[AnswerUpdate]:

@@ -47,9 +47,10 @@ def test_ambiguous_term_lists_each_meaning_with_scope(answerer):
 def test_unknown_term_is_not_found_and_logged_for_admins(answerer):
     answer = answerer.ask("QBR是什么意思？")
     assert not answer.found and answer.citations == []
-    assert "没有找到" in answer.answer
+    assert "没有找到" in answer.answer and "术语表中没有「QBR」" in answer.answer
+    assert "did you mean AM?" in answerer.ask("What does AMM mean?").answer
     assert [t.term for t in answerer.kb.usage.unknown_terms()] == ["QBR"]
-    assert answerer.kb.usage.no_answer_rate() == (1, 1.0)
+    assert answerer.kb.usage.no_answer_rate() == (2, 1.0)
 
 
 def test_ask_json_contract(cli):
