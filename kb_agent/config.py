@@ -57,7 +57,7 @@ class DashScopeSettings(BaseModel):
 
 
 class AgentSettings(BaseModel):
-    tools: list[str] = Field(default_factory=lambda: ["glossary_lookup"],
+    tools: list[str] = Field(default_factory=lambda: ["glossary_lookup", "doc_retrieve"],
                              description="Tool names; each is a module tools/<name>.py.")
     tools_dir: Path = PROJECT_ROOT / "tools"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
@@ -118,6 +118,33 @@ class IngestSettings(BaseModel):
     sample_kb_dir: Path = PROJECT_ROOT / "sample_kb"
 
 
+class RetrievalSettings(BaseModel):
+    """Document retrieval: hybrid FAISS + BM25 with reciprocal-rank fusion (docs/retrieval.md)."""
+
+    top_k: int = Field(5, ge=1, le=100, description="Passages returned when the caller gives none.")
+    candidates: int = Field(50, ge=1, le=2000, description="Hits taken from each of dense and keyword "
+                            "search before fusion.")
+    rrf_k: int = Field(60, ge=0)
+    dense_weight: float = Field(1.0, ge=0)
+    keyword_weight: float = Field(1.0, ge=0)
+    min_score: float | None = Field(None, description="Best passage's cosine similarity below which the "
+                                    "result is 'no relevant passage'; None = the calibrated default of "
+                                    "the embedder (kb_agent/index/calibration.py; `kb-agent eval` prints one). "
+                                    "Applies when keyword search also matched the passage.")
+    min_score_dense_only: float | None = Field(None, description="The same threshold for a passage found "
+                                               "by vector search alone (no keyword in common); None = default.")
+    hnsw_threshold: int = Field(50_000, ge=1, description="Chunk count from which the vector index is HNSW "
+                                "(approximate) instead of exact inner product.")
+    hnsw_m: int = Field(32, ge=4, le=128)
+    hnsw_ef_construction: int = Field(200, ge=8)
+    hnsw_ef_search: int = Field(128, ge=8)
+    compact_share: float = Field(0.2, gt=0, le=1, description="HNSW is rebuilt when this share of its "
+                                 "vectors are tombstones of removed chunks.")
+    use_gpu: bool = Field(True, description="Search on the GPU when faiss-gpu sees one.")
+    chinese_bigrams: bool = True
+    max_passage_chars: int = Field(700, ge=50, description="Passage text shown per hit in tool results.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KB_AGENT_",
@@ -134,6 +161,7 @@ class Settings(BaseSettings):
     glossary: GlossarySettings = Field(default_factory=GlossarySettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
 
     @field_validator("data_dir")
     @classmethod

@@ -38,6 +38,25 @@ class KnowledgeBase:
         """Known terms in a question and their expansions (used before every search)."""
         return understand(question, self.glossary)
 
+    # -- documents (kb_agent/index) -----------------------------------------------------------
+    @property
+    def retriever(self):
+        """The hybrid retriever, created on first use; its index loads once (StoreError if unusable)."""
+        from kb_agent.index.retriever import retriever_for
+
+        return retriever_for(self)
+
+    def retrieve(self, query: str, principal: Principal = LOCAL_ADMIN, top_k: int | None = None,
+                 filters=None):
+        """Glossary-expanded hybrid search -> :class:`kb_agent.index.result.RetrievalResult`."""
+        from kb_agent.index.filters import SearchFilters
+
+        if isinstance(filters, dict):
+            filters = SearchFilters.from_dict(filters)
+        terms = self.understand(query)
+        return self.retriever.retrieve(query, principal, top_k=top_k, filters=filters,
+                                       expanded_query=terms.expanded_query, expansion=terms.describe())
+
 
 def _as_acronym(query: str) -> tuple[str, ...]:
     q = query.strip()

@@ -112,3 +112,9 @@ def route(question: str, kb: "KnowledgeBase", principal: Principal) -> tuple[Rou
         if answer is not None:
             return answer, terms
     return None, terms
+
+
+# The document route answers last: only when no term or fact route did (kb_agent/index/route.py).
+from kb_agent.index.route import doc_route  # noqa: E402
+
+ROUTES.append(doc_route)

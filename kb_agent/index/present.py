@@ -1,0 +1,47 @@
+"""Turn a :class:`RetrievalResult` into what the model and people see: numbered passages
+with source, exact locator and score, structured citations, or an explicit 'no relevant
+passage'. Shared by the ``doc_retrieve`` tool, the offline document route and the CLI."""
+
+from __future__ import annotations
+
+from kb_agent.index.result import Hit, RetrievalResult, clip
+from kb_agent.tooling import Citation, ToolOutput
+
+
+def citation(hit: Hit, max_chars: int) -> Citation:
+    return Citation(source=hit.chunk.source, locator=hit.chunk.locator.to_dict(),
+                    text=clip(hit.chunk.text, max_chars), score=hit.score, kind="document")
+
+
+def passage_header(n: int, hit: Hit) -> str:
+    return f"[{n}] {hit.chunk.source} — {hit.chunk.locator.label()} (score {hit.score:.2f})"
+
+
+def no_passage_text(result: RetrievalResult) -> str:
+    best = max((h.score for h in result.hits), default=None)
+    why = (f"best score {best:.2f} is below the relevance threshold" if best is not None
+           else "no passage matched")
+    return (f"No relevant passage found in the documents for: {result.query} ({why}). "
+            "Tell the user the documents do not answer this; do not guess.")
+
+
+def doc_output(result: RetrievalResult, max_chars: int) -> ToolOutput:
+    """The doc_retrieve result: text for the model, citations and payload for people."""
+    lines = []
+    if result.expansion:
+        lines.append(f"Query expansion (company terms): {result.expansion}")
+        lines.append(f"Searched for: {result.expanded_query}")
+    for note in result.notes:
+        lines.append(f"Note: {note}")
+    payload = result.to_dict(max_chars)
+    if not result.found:
+        lines.append(no_passage_text(result))
+        return ToolOutput("\n".join(lines), payload=payload, found=False)
+    for n, hit in enumerate(result.relevant, 1):
+        lines.append("")
+        lines.append(passage_header(n, hit))
+        lines.append(clip(hit.chunk.text, max_chars))
+    lines.append("")
+    lines.append("Answer only from these passages and cite them as [1], [2] with source and location.")
+    return ToolOutput("\n".join(lines), citations=[citation(h, max_chars) for h in result.relevant],
+                      payload=payload, found=True)

@@ -1,0 +1,65 @@
+"""Typed results of a document retrieval, shared by the tool, the router, the CLI and eval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb_agent.chunk import Chunk
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One retrieved passage.
+
+    ``score`` is the cosine similarity of the query to the passage (the relevance shown to
+    people and compared with the threshold); ``fused`` the reciprocal-rank-fusion score that
+    orders the hits; ``dense_rank`` / ``keyword_rank`` the 1-based ranks in each list (None
+    when the passage was not in that list).
+    """
+
+    rowid: int
+    chunk: Chunk
+    score: float
+    fused: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+    keyword_score: float | None = None
+
+    def to_dict(self, max_chars: int | None = None) -> dict[str, Any]:
+        text = self.chunk.text if max_chars is None else clip(self.chunk.text, max_chars)
+        return {"source": self.chunk.source, "locator": self.chunk.locator.to_dict(),
+                "score": round(float(self.score), 4), "fused": round(float(self.fused), 5),
+                "dense_rank": self.dense_rank, "keyword_rank": self.keyword_rank,
+                "title": self.chunk.title, "text": text}
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    query: str
+    expanded_query: str
+    expansion: str                       # "AM → Account Manager / 客户经理" or ""
+    hits: tuple[Hit, ...]                # best first, at most top_k (also when not found)
+    found: bool                          # some hit passes its threshold (see calibration.py)
+    min_score: float                     # threshold for hits keyword search also found
+    min_score_dense_only: float          # threshold for hits only vector search found
+    latency_ms: float = 0.0
+    filters: dict[str, Any] | None = None
+    notes: tuple[str, ...] = field(default=())   # e.g. "keyword search only: embedder failed"
+
+    @property
+    def relevant(self) -> tuple[Hit, ...]:
+        """The hits to show: all of them when the best passage passes the threshold, else none."""
+        return self.hits if self.found else ()
+
+    def to_dict(self, max_chars: int | None = None) -> dict[str, Any]:
+        return {"query": self.query, "expanded_query": self.expanded_query, "expansion": self.expansion,
+                "found": self.found, "min_score": self.min_score,
+                "min_score_dense_only": self.min_score_dense_only, "latency_ms": round(self.latency_ms, 2),
+                "filters": self.filters, "notes": list(self.notes),
+                "hits": [h.to_dict(max_chars) for h in self.hits]}
+
+
+def clip(text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"

@@ -1,0 +1,56 @@
+"""The offline document route: without an LLM, an analytical question gets the best
+passages with their citations, clearly labelled as excerpts (never a made-up summary)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from kb_agent.access import Principal
+from kb_agent.errors import KBError
+from kb_agent.glossary.terms import TermUnderstanding
+from kb_agent.i18n import language_of
+from kb_agent.index.present import doc_output, passage_header
+from kb_agent.index.result import clip
+from kb_agent.tooling import ToolOutput
+
+if TYPE_CHECKING:
+    from kb_agent.kb import KnowledgeBase
+    from kb_agent.router import RouteAnswer
+
+log = logging.getLogger(__name__)
+
+HEADING = {
+    "zh": "以下是知识库文档中与问题最相关的原文摘录（未经总结，请以原文为准）：",
+    "en": "These are the most relevant excerpts from the knowledge-base documents (quoted, not summarised):",
+}
+EXPANSION = {"zh": "术语展开：", "en": "Term expansion: "}
+UNAVAILABLE = {"zh": "文档检索暂不可用：", "en": "Document search is unavailable: "}
+
+#: Excerpts shown by the offline route (fewer than the tool's top_k: people read them).
+ROUTE_TOP_K = 3
+
+
+def doc_route(question: str, kb: "KnowledgeBase", principal: Principal,
+              terms: TermUnderstanding) -> "RouteAnswer | None":
+    from kb_agent.router import RouteAnswer
+
+    lang = language_of(question)
+    args = {"query": question, "top_k": ROUTE_TOP_K}
+    try:
+        result = kb.retrieve(question, principal, top_k=ROUTE_TOP_K)
+    except KBError as exc:  # a broken index must not take glossary and facts down with it
+        log.warning("doc route: %s", exc)
+        return RouteAnswer("doc", UNAVAILABLE[lang] + exc.user_text(), "doc_retrieve", args,
+                           ToolOutput(exc.for_llm(), found=False))
+    if not result.found:
+        return None
+    max_chars = kb.settings.retrieval.max_passage_chars
+    lines = [HEADING[lang]]
+    if result.expansion:
+        lines.append(EXPANSION[lang] + result.expansion)
+    for n, hit in enumerate(result.relevant, 1):
+        lines.append("")
+        lines.append(passage_header(n, hit))
+        lines.append("> " + clip(hit.chunk.text, max_chars))
+    return RouteAnswer("doc", "\n".join(lines), "doc_retrieve", args, doc_output(result, max_chars))
