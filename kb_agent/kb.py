@@ -21,6 +21,10 @@ class KnowledgeBase:
         self.glossary_store = GlossaryStore(settings.glossary.dir, settings.glossary.reload_check_s,
                                             settings.glossary.fuzzy_cutoff)
         self.usage = UsageLog(settings.usage_db)
+        # Spreadsheets reach the table store through the ingestion pipeline's hooks.
+        if not hasattr(self, "ingest_hooks"):
+            self.ingest_hooks = []
+        self.ingest_hooks.append(self.facts.ingest_hook())
 
     # -- glossary ------------------------------------------------------------------------
     @property
@@ -56,6 +60,41 @@ class KnowledgeBase:
         terms = self.understand(query)
         return self.retriever.retrieve(query, principal, top_k=top_k, filters=filters,
                                        expanded_query=terms.expanded_query, expansion=terms.describe())
+
+    # -- facts and tables (kb_agent/facts) -------------------------------------------------
+    @property
+    def facts(self):
+        """The fact service (curated facts + spreadsheet tables), created on first use."""
+        service = self.__dict__.get("_facts")
+        if service is None:
+            from kb_agent.facts.service import FactService
+
+            service = FactService(self.settings, self.understand, self._glossary_words, self._shared_embedder)
+            self.__dict__["_facts"] = service
+        return service
+
+    def query_facts(self, question: str, principal: Principal = LOCAL_ADMIN, table: str | None = None,
+                    filters=None, columns: list[str] | None = None):
+        """Curated fact, or table rows -> :class:`kb_agent.facts.service.FactQueryResult`."""
+        return self.facts.query(question, principal, table=table, filters=filters, columns=columns)
+
+    def fact_tables(self, principal: Principal = LOCAL_ADMIN) -> list[str]:
+        """One line per table the principal may query: name, row count, columns and types."""
+        return self.facts.describe_tables(principal)
+
+    def _glossary_words(self) -> list[str]:
+        g = self.glossary
+        return g.terms() + sorted({n for e in g.entries for n in e.chinese_names()})
+
+    def _shared_embedder(self):
+        """``self.embedder`` when set (the ingestion pipeline's), else created once and shared."""
+        embedder = getattr(self, "embedder", None)
+        if embedder is None:
+            from kb_agent.embed.factory import create_embedder
+
+            embedder = create_embedder(self.settings.embedder)
+            self.__dict__["embedder"] = embedder
+        return embedder
 
 
 def _as_acronym(query: str) -> tuple[str, ...]:

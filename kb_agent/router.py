@@ -91,7 +91,9 @@ def term_route(question: str, kb: "KnowledgeBase", principal: Principal,
 
 
 #: Tried in order. The fact and document routes register here when their stores land.
-ROUTES: list[RouteFn] = [term_route]
+from kb_agent.facts.route import fact_route  # noqa: E402  (kb_agent/facts/route.py)
+
+ROUTES: list[RouteFn] = [term_route, fact_route]
 
 NOTICE = {
     "zh": "（离线模式：未配置语言模型，以下内容直接摘自公司知识库。）",

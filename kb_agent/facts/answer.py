@@ -1,0 +1,114 @@
+"""Turns a :class:`FactQueryResult` into what people and the model see: the fact_query tool
+output (text + citations + payload) and the short offline answer body. Shared by the tool
+and the offline route so both say exactly the same thing."""
+
+from __future__ import annotations
+
+from kb_agent.facts.match import FactHit
+from kb_agent.facts.model import Fact
+from kb_agent.facts.service import FactQueryResult
+from kb_agent.facts.tables.db import RowHit
+from kb_agent.i18n import language_of
+from kb_agent.tooling import Citation, ToolOutput
+
+
+def validity(fact: Fact) -> str:
+    if not fact.valid_from and not fact.valid_to:
+        return "no end date"
+    return f"{fact.valid_from.isoformat() if fact.valid_from else '…'} – {fact.valid_to.isoformat() if fact.valid_to else 'open'}"
+
+
+def fact_citation(hit: FactHit, question: str) -> Citation:
+    f = hit.fact
+    label = f.source.label() or f"facts/{f.file}:{f.line}"
+    return Citation(source=f.source.document or f"facts/{f.file}",
+                    locator={"kind": "fact", "fact_id": f.id, "file": f"facts/{f.file}", "line": f.line,
+                             "document_locator": f.source.locator, "person": f.source.person,
+                             "valid_from": f.valid_from.isoformat() if f.valid_from else None,
+                             "valid_to": f.valid_to.isoformat() if f.valid_to else None, "label": label},
+                    text=f.answer_for(question), score=hit.confidence, kind="fact")
+
+
+def row_citations(row: RowHit, columns_only: bool) -> list[Citation]:
+    t = row.table
+    if columns_only:
+        return [Citation(source=t.source, locator={"kind": "sheet", "sheet": t.sheet, "cell_range": c.ref,
+                                                   "label": row.cite(c)},
+                         text=f"{c.column}: {c.text}", kind="table") for c in row.cells]
+    return [Citation(source=t.source, locator={"kind": "sheet", "sheet": t.sheet, "cell_range": row.range_ref,
+                                               "label": row.cite()},
+                     text=row_text(row), score=row.score or None, kind="table")]
+
+
+def row_text(row: RowHit) -> str:
+    return "; ".join(f"{c.column}: {c.text}" for c in row.cells if c.text)
+
+
+def row_line(row: RowHit) -> str:
+    cells = "; ".join(f"{c.column}: {c.text} [{c.ref}]" for c in row.cells if c.text)
+    return f"- {row.cite()} — {cells}"
+
+
+def _fact_line(hit: FactHit, question: str) -> str:
+    f = hit.fact
+    who = ", ".join(x for x in (f.owner, f.department) if x)
+    return (f"{f.answer_for(question)}\n  (fact '{f.id}', confidence {hit.confidence:.2f}; source: "
+            f"{f.source.label() or 'facts/' + f.file}{'; owner ' + who if who else ''}; valid {validity(f)})")
+
+
+def fact_output(result: FactQueryResult) -> ToolOutput:
+    """The fact_query tool result."""
+    q, payload = result.question, result.to_dict()
+    if result.status in ("fact", "conflict"):
+        lines = []
+        if result.status == "conflict":
+            lines.append("Curated facts disagree on this question (reported to the admins); both are shown:")
+        else:
+            lines.append("Curated fact (curated facts take precedence over document passages):")
+        lines += [_fact_line(h, q) for h in result.facts]
+        return ToolOutput("\n".join(lines), [fact_citation(h, q) for h in result.facts], payload)
+    if result.status in ("expired", "future"):
+        f = result.facts[0].fact
+        when = (f"expired on {f.valid_to.isoformat()}" if result.status == "expired"
+                else f"is only valid from {f.valid_from.isoformat()}")
+        text = (f"No current fact. The matching fact '{f.id}' {when}, so it is not served as current "
+                f"(it said: {f.answer_for(q)}). Search the documents for the current answer.")
+        return ToolOutput(text, [fact_citation(result.facts[0], q)], payload, found=False)
+    if result.status == "table":
+        tr = result.table
+        if not tr.rows:
+            return ToolOutput(f"No rows in table '{tr.table.name}' match these filters "
+                              f"(the table has {tr.table.n_rows} rows; columns: "
+                              f"{', '.join(c.name for c in tr.table.columns)}).", [], payload, found=False)
+        head = f"Table {tr.table.name}: {tr.total} matching row(s)"
+        if tr.truncated:
+            head += f", showing the first {len(tr.rows)} (narrow the filters to see others)"
+        cols_only = len(tr.rows[0].cells) < len(tr.table.columns)
+        cites = [c for r in tr.rows for c in row_citations(r, cols_only)]
+        return ToolOutput("\n".join([head + ":"] + [row_line(r) for r in tr.rows]), cites, payload)
+    if result.status == "rows":
+        head = f"No curated fact; spreadsheet rows matching the question (confidence {result.confidence:.2f}):"
+        cites = [c for r in result.rows for c in row_citations(r, False)]
+        return ToolOutput("\n".join([head] + [row_line(r) for r in result.rows]), cites, payload)
+    return ToolOutput(f"No matching fact (best confidence {result.confidence:.2f}, threshold "
+                      f"{result.threshold:.2f}). Search the documents instead.", [], payload, found=False)
+
+
+def offline_body(result: FactQueryResult) -> str:
+    """The answer shown by the offline router (no LLM): the fact or the rows, with sources."""
+    q = result.question
+    zh = language_of(q) == "zh"
+    if result.status in ("fact", "conflict"):
+        parts = []
+        if result.status == "conflict":
+            parts.append("以下事实条目互相矛盾，已报告管理员：" if zh else
+                         "These curated facts disagree (reported to the admins):")
+        for h in result.facts:
+            f = h.fact
+            src = f.source.label() or f"facts/{f.file}"
+            parts.append(f"{f.answer_for(q)}\n" + (f"  来源：{src}（事实 {f.id}，有效期 {validity(f)}）" if zh
+                                                  else f"  Source: {src} (fact {f.id}, valid {validity(f)})"))
+        return "\n".join(parts)
+    rows = result.rows if result.status == "rows" else (result.table.rows if result.table else [])
+    head = "表格中匹配的行：" if zh else "Matching spreadsheet rows:"
+    return "\n".join([head] + [row_line(r) for r in rows])

@@ -1,0 +1,221 @@
+"""The fact service the KnowledgeBase exposes: curated facts first, then spreadsheet tables.
+
+``query`` answers one question for one principal:
+- with ``table``/``filters``/``columns``: an exact table query (bound parameters, capped);
+- else the best live fact above the confidence threshold (two when they conflict); a match
+  that has expired (or is not valid yet) is reported as such, never served as current;
+- else the table rows that best match the question (keyword), with a row confidence.
+Everything is filtered by the principal's access groups inside the stores.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+from kb_agent.access import Principal
+from kb_agent.config import Settings
+from kb_agent.errors import FactError
+from kb_agent.facts.match import FactHit, FactIndex
+from kb_agent.facts.model import Fact
+from kb_agent.facts.store import FactStore
+from kb_agent.facts.tables.db import RowHit, TableResult, TableStore
+from kb_agent.facts.tables.filters import parse_filters
+from kb_agent.facts.tables.hook import SpreadsheetHook
+from kb_agent.facts.text import normalize, tokens
+from kb_agent.facts.text import words as content_words
+from kb_agent.glossary.terms import TermUnderstanding
+
+log = logging.getLogger(__name__)
+
+_TIE = 0.02
+# Words that ask rather than describe: left out when judging how well a row covers a question.
+QUESTION_WORDS = frozenset(
+    "什么 多少 几 几次 几个 哪些 哪个 哪里 哪儿 谁 何时 什么时候 怎么 如何 是否 有没有 吗 呢 "
+    "what which where when who whom how many much is are does do the of a an in at".split())
+
+
+@dataclass
+class FactQueryResult:
+    question: str
+    status: str  # fact | conflict | expired | future | table | rows | no_match
+    facts: list[FactHit] = field(default_factory=list)      # served (or expired/future) facts
+    table: TableResult | None = None
+    rows: list[RowHit] = field(default_factory=list)         # question-matched rows
+    confidence: float = 0.0
+    threshold: float = 0.0
+    today: date = field(default_factory=date.today)
+
+    @property
+    def found(self) -> bool:
+        return self.status in ("fact", "conflict", "table", "rows")
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"question": self.question, "status": self.status, "found": self.found,
+                               "confidence": round(self.confidence, 4), "threshold": self.threshold,
+                               "facts": [{**h.to_dict(), "answer": h.fact.answer_for(self.question),
+                                          "fact": h.fact.to_dict(), "state": h.fact.status(self.today)}
+                                         for h in self.facts],
+                               "rows": [r.to_dict() for r in self.rows]}
+        if self.table is not None:
+            out["table"] = {**self.table.table.to_dict(), "total_matches": self.table.total,
+                            "truncated": self.table.truncated,
+                            "rows": [r.to_dict() for r in self.table.rows]}
+        return out
+
+
+class FactService:
+    def __init__(self, settings: Settings, understand: Callable[[str], TermUnderstanding],
+                 user_words: Callable[[], list[str]], embedder: Callable[[], Any] | None = None):
+        self.settings = settings
+        self.cfg = settings.facts
+        self.understand = understand
+        self.user_words = user_words
+        self._embedder = embedder
+        self.store = FactStore(self.cfg.dir, self.cfg.reload_check_s)
+        self._tables: TableStore | None = None
+        self._index: FactIndex | None = None
+        self._index_key: tuple | None = None
+        self._vector_cache: dict = {}
+        self._lock = threading.Lock()
+
+    # -- parts ---------------------------------------------------------------------------
+    @property
+    def tables(self) -> TableStore:
+        if self._tables is None:
+            self._tables = TableStore(self.settings.data_dir / self.cfg.tables_file)
+        return self._tables
+
+    def ingest_hook(self) -> SpreadsheetHook:
+        return SpreadsheetHook(self.tables, self.row_tokens, self.cfg.exclude_folders, self.cfg.max_rows_per_sheet)
+
+    def row_tokens(self, text: str) -> list[str]:
+        return tokens(text, self.user_words())
+
+    def expand(self, text: str) -> str:
+        return self.understand(text).expanded_query
+
+    def index(self) -> FactIndex:
+        facts = self.store.current()
+        words = tuple(self.user_words())
+        key = (self.store.version, words)
+        with self._lock:
+            if self._index is None or self._index_key != key:
+                embedder = None
+                if self.cfg.use_embeddings and self._embedder is not None:
+                    try:
+                        embedder = self._embedder()
+                    except Exception as exc:  # no model available: keyword matching still works
+                        log.warning("facts: no embedder (%s); keyword matching only", exc)
+                self._index = FactIndex(facts, self.expand, words, embedder, self._vector_cache,
+                                        self.cfg.embed_low, self.cfg.embed_high)
+                self._index_key = key
+            return self._index
+
+    # -- queries -------------------------------------------------------------------------
+    def query(self, question: str, principal: Principal, table: str | None = None, filters: Any = None,
+              columns: list[str] | None = None, today: date | None = None) -> FactQueryResult:
+        today = today or date.today()
+        question = (question or "").strip()
+        if table or filters or columns:
+            return self.query_table(question, principal, table, filters, columns, today)
+        result = self.match_facts(question, principal, today)
+        if result.status in ("fact", "conflict"):
+            return result
+        rows, conf = self.match_rows(question, principal)
+        if rows and conf >= self.cfg.row_min_confidence and result.status == "no_match":
+            return FactQueryResult(question, "rows", rows=rows, confidence=conf,
+                                   threshold=self.cfg.row_min_confidence, today=today)
+        return result
+
+    def match_facts(self, question: str, principal: Principal, today: date) -> FactQueryResult:
+        threshold = self.cfg.min_confidence
+        hits = self.index().search(question, allowed=lambda f: principal.can_see(f.access_groups), k=8)
+        above = [h for h in hits if h.confidence >= threshold]
+        best_conf = hits[0].confidence if hits else 0.0
+        # A live fact wins unless an expired (or future) one matches clearly better: "AIP 2024的展位"
+        # must not be answered with the 2026 booth. A renewed fact (same phrasings) ties and wins.
+        live = [h for h in above if h.fact.status(today) == "live" and h.confidence >= best_conf - _TIE]
+        if live:
+            top = live[0]
+            served = [top] + [h for h in live[1:] if frozenset((top.fact.id, h.fact.id)) in self.store.conflicts]
+            return FactQueryResult(question, "conflict" if len(served) > 1 else "fact", served,
+                                   confidence=top.confidence, threshold=threshold, today=today)
+        if above:  # the best matches are expired or not valid yet
+            top = above[0]
+            return FactQueryResult(question, top.fact.status(today), [top], confidence=top.confidence,
+                                   threshold=threshold, today=today)
+        return FactQueryResult(question, "no_match", confidence=best_conf, threshold=threshold, today=today)
+
+    def match_rows(self, question: str, principal: Principal, limit: int = 5) -> tuple[list[RowHit], float]:
+        """Rows whose values cover the question best; the row confidence is the share of the
+        question's content words found in the row (values, column names, table name)."""
+        terms = self.understand(question)
+        words = [w for w in dict.fromkeys(content_words(question, self.user_words())) if w not in QUESTION_WORDS]
+        if not words:
+            return [], 0.0
+        alias = _aliases(terms)
+        candidates = self.tables.search_rows(tokens(terms.expanded_query, self.user_words()), principal, 30)
+        scored = []
+        for hit in candidates:
+            values = normalize(" ".join(c.text for c in hit.cells))
+            context = normalize(" ".join([hit.table.name, *(c.name for c in hit.table.columns)]))
+            in_values = [w for w in words if _covered(w, values, alias)]
+            if not in_values:
+                continue  # a column name alone matches every row
+            covered = [w for w in words if w in in_values or _covered(w, context, alias)]
+            scored.append((len(covered) / len(words), hit.score, hit))
+        scored.sort(key=lambda x: (-x[0], -x[1]))
+        if not scored:
+            return [], 0.0
+        best = scored[0][0]
+        return [h for c, _, h in scored if c >= best - 1e-9][:limit], best
+
+    def query_table(self, question: str, principal: Principal, table: str | None, filters: Any,
+                    columns: list[str] | None, today: date) -> FactQueryResult:
+        parsed = parse_filters(filters)
+        if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
+            raise FactError("columns must be a list of column names")
+        if table:
+            info = self.tables.resolve_table(str(table), principal)
+        else:
+            info = self._guess_table(question, principal, parsed, columns)
+        result = self.tables.query(info, parsed, columns, self.cfg.max_result_rows)
+        return FactQueryResult(question, "table", table=result, confidence=1.0, threshold=0.0, today=today)
+
+    def _guess_table(self, question, principal, filters, columns) -> Any:
+        visible = self.tables.tables(principal)
+        wanted = {f.column for f in filters} | set(columns or [])
+        from kb_agent.facts.tables.db import resolve_column
+
+        def fits(t) -> bool:
+            try:
+                for c in wanted:
+                    resolve_column(t, c)
+                return True
+            except FactError:
+                return False
+
+        fitting = [t for t in visible if fits(t)]
+        if len(fitting) == 1:
+            return fitting[0]
+        names = ", ".join(t.name for t in (fitting or visible)) or "(none loaded)"
+        raise FactError(f"name the table to query ('table' argument); candidates: {names}")
+
+    def describe_tables(self, principal: Principal) -> list[str]:
+        return [t.describe() for t in self.tables.tables(principal)]
+
+
+def _aliases(terms: TermUnderstanding) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for match, entries in terms.chosen:
+        names = [n for e in entries for n in (e.term, e.english, e.chinese) if n]
+        out[normalize(match.text)] = [normalize(n) for n in names]
+    return out
+
+
+def _covered(word: str, text: str, alias: dict[str, list[str]]) -> bool:
+    return word in text or any(a in text for a in alias.get(word, ()))

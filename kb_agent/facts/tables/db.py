@@ -1,0 +1,282 @@
+"""Spreadsheet tables in SQLite (``<data_dir>/tables.sqlite3``).
+
+Each detected table gets a physical table ``t<id>`` with two columns per sheet column:
+``v<n>`` (typed value: REAL for numbers, ISO text for dates, text) and ``d<n>`` (the text as
+shown in the sheet), plus ``row_num`` (the sheet row, for cell citations). Column and table
+identifiers in SQL come only from this store's own metadata; every value from a user or a
+model is a bound parameter. A source's tables are replaced in one transaction, so readers
+see the old tables or the new ones, never a mix. Access groups are per source and checked
+inside every read.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from kb_agent.access import Principal
+from kb_agent.errors import FactError, StoreError
+from kb_agent.facts.tables.detect import Table
+from kb_agent.facts.tables.filters import Filter, build_where
+from kb_agent.glossary.model import normalize_key
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, content_hash TEXT, access_groups TEXT NOT NULL,
+                                   loaded_at TEXT NOT NULL, notes TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS sheets(id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, sheet TEXT NOT NULL,
+                                  name TEXT NOT NULL UNIQUE, header_rows TEXT NOT NULL, n_rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cols(sheet_id INTEGER NOT NULL, pos INTEGER NOT NULL, letter TEXT NOT NULL,
+                                name TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY(sheet_id, pos));
+CREATE VIRTUAL TABLE IF NOT EXISTS row_fts USING fts5(tokens, sheet_id UNINDEXED, row_num UNINDEXED);
+"""
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    pos: int
+    letter: str
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    id: int
+    name: str
+    source: str
+    sheet: str
+    n_rows: int
+    header_rows: str
+    columns: tuple[ColumnInfo, ...]
+    access_groups: tuple[str, ...]
+
+    def describe(self) -> str:
+        cols = ", ".join(f"{c.name} ({c.type})" for c in self.columns)
+        return f"{self.name} [{self.n_rows} rows]: {cols}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "sheet": self.sheet, "rows": self.n_rows,
+                "columns": [{"name": c.name, "type": c.type, "letter": c.letter} for c in self.columns]}
+
+
+@dataclass(frozen=True)
+class Cell:
+    column: str
+    text: str
+    ref: str  # A1-style, e.g. "C14"
+
+
+@dataclass(frozen=True)
+class RowHit:
+    table: TableInfo
+    row_num: int
+    cells: tuple[Cell, ...]
+    score: float = 0.0
+
+    @property
+    def range_ref(self) -> str:
+        return f"{self.cells[0].ref}:{self.cells[-1].ref}" if self.cells else f"A{self.row_num}"
+
+    def cite(self, cell: Cell | None = None) -> str:
+        """'tables/offices.xlsx!Offices!C3' (a cell) or '...!A3:F3' (the row)."""
+        return f"{self.table.source.rsplit('/', 1)[-1]}!{self.table.sheet}!{cell.ref if cell else self.range_ref}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"table": self.table.name, "row": self.row_num, "citation": self.cite(),
+                "cells": [{"column": c.column, "value": c.text, "cell": c.ref, "citation": self.cite(c)}
+                          for c in self.cells]}
+
+
+@dataclass
+class TableResult:
+    table: TableInfo
+    rows: list[RowHit] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.rows)
+
+
+class TableStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"Table database {self.path} is unusable: {exc}",
+                             hint="Delete it and re-ingest; it is rebuilt from the spreadsheets.") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writing -------------------------------------------------------------------------
+    def replace_source(self, source: str, tables: Iterable[Table], access_groups: Iterable[str] = ("everyone",),
+                       content_hash: str = "", notes: Iterable[str] = (), row_tokens=None) -> list[str]:
+        """Atomically replace every table of ``source``; returns the new table names.
+
+        ``row_tokens(texts) -> list[str]`` makes the keyword tokens of a row (facts/text.py).
+        """
+        tables = list(tables)
+        groups = json.dumps(sorted(set(access_groups)) or ["everyone"])
+        names = []
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                self._delete(source)
+                for t in tables:
+                    name = f"{source}!{t.sheet}"
+                    cur = db.execute("INSERT INTO sheets(source, sheet, name, header_rows, n_rows) VALUES (?,?,?,?,?)",
+                                     (source, t.sheet, name, ",".join(map(str, t.header_rows)), len(t.rows)))
+                    sid = int(cur.lastrowid)
+                    db.executemany("INSERT INTO cols(sheet_id, pos, letter, name, type) VALUES (?,?,?,?,?)",
+                                   [(sid, i, c.letter, c.name, c.type) for i, c in enumerate(t.columns)])
+                    defs = ", ".join(f"v{i} {'REAL' if c.type == 'number' else 'TEXT'}, d{i} TEXT"
+                                     for i, c in enumerate(t.columns))
+                    db.execute(f"CREATE TABLE t{sid} (row_num INTEGER PRIMARY KEY, {defs})")
+                    marks = ", ".join("?" for _ in range(1 + 2 * len(t.columns)))
+                    db.executemany(f"INSERT INTO t{sid} VALUES ({marks})",
+                                   [(num, *[x for v, d in cells for x in (v, d)]) for num, cells in t.rows])
+                    if row_tokens is not None:
+                        header = " ".join(c.name for c in t.columns)
+                        db.executemany("INSERT INTO row_fts(tokens, sheet_id, row_num) VALUES (?,?,?)",
+                                       [(" ".join(row_tokens(" ".join(d for _, d in cells) + " " + header)), sid, num)
+                                        for num, cells in t.rows])
+                    names.append(name)
+                db.execute("INSERT INTO sources(source, content_hash, access_groups, loaded_at, notes) VALUES (?,?,?,?,?)",
+                           (source, content_hash, groups, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                            json.dumps(list(notes), ensure_ascii=False)))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        return names
+
+    def remove_source(self, source: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._delete(source)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _delete(self, source: str) -> None:
+        db = self._db
+        for (sid,) in db.execute("SELECT id FROM sheets WHERE source = ?", (source,)).fetchall():
+            db.execute(f"DROP TABLE IF EXISTS t{int(sid)}")
+            db.execute("DELETE FROM cols WHERE sheet_id = ?", (sid,))
+            db.execute("DELETE FROM row_fts WHERE sheet_id = ?", (sid,))
+        db.execute("DELETE FROM sheets WHERE source = ?", (source,))
+        db.execute("DELETE FROM sources WHERE source = ?", (source,))
+
+    # -- reading -------------------------------------------------------------------------
+    def tables(self, principal: Principal) -> list[TableInfo]:
+        """Every table the principal may see."""
+        with self._lock:
+            sheets = self._db.execute(
+                "SELECT s.id, s.name, s.source, s.sheet, s.n_rows, s.header_rows, src.access_groups "
+                "FROM sheets s JOIN sources src ON src.source = s.source ORDER BY s.name").fetchall()
+            cols = self._db.execute("SELECT sheet_id, pos, letter, name, type FROM cols ORDER BY sheet_id, pos").fetchall()
+        by_sheet: dict[int, list[ColumnInfo]] = {}
+        for sid, pos, letter, name, kind in cols:
+            by_sheet.setdefault(sid, []).append(ColumnInfo(pos, letter, name, kind))
+        out = []
+        for sid, name, source, sheet, n, header_rows, groups in sheets:
+            groups = tuple(json.loads(groups))
+            if principal.can_see(groups):
+                out.append(TableInfo(sid, name, source, sheet, n, header_rows, tuple(by_sheet.get(sid, ())), groups))
+        return out
+
+    def sources(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT source, content_hash, access_groups, loaded_at, notes FROM sources "
+                                    "ORDER BY source").fetchall()
+        return [{"source": s, "content_hash": h, "access_groups": json.loads(g), "loaded_at": t,
+                 "notes": json.loads(n)} for s, h, g, t, n in rows]
+
+    def resolve_table(self, name: str, principal: Principal) -> TableInfo:
+        """A table by full name, file name, file stem or sheet name (when unique)."""
+        visible = self.tables(principal)
+        wanted = normalize_key(name)
+        for keyf in (lambda t: t.name, lambda t: t.source.rsplit("/", 1)[-1] + "!" + t.sheet,
+                     lambda t: t.source, lambda t: t.source.rsplit("/", 1)[-1],
+                     lambda t: t.source.rsplit("/", 1)[-1].rsplit(".", 1)[0], lambda t: t.sheet):
+            found = [t for t in visible if normalize_key(keyf(t)) == wanted]
+            if len(found) == 1:
+                return found[0]
+        names = ", ".join(t.name for t in visible) or "(none loaded)"
+        raise FactError(f"unknown table '{name}'. Available tables: {names}")
+
+    def query(self, table: TableInfo, filters: list[Filter], columns: list[str] | None,
+              limit: int) -> TableResult:
+        """Rows of ``table`` matching every filter (bound parameters only), capped at ``limit``."""
+        cols = [resolve_column(table, c) for c in columns] if columns else list(table.columns)
+        where, params = build_where(table, filters)
+        select = ", ".join(f"d{c.pos}" for c in cols)
+        with self._lock:
+            total = self._db.execute(f"SELECT count(*) FROM t{table.id}{where}", params).fetchone()[0]
+            rows = self._db.execute(f"SELECT row_num, {select} FROM t{table.id}{where} ORDER BY row_num LIMIT ?",
+                                    (*params, limit)).fetchall()
+        return TableResult(table, [_hit(table, cols, r) for r in rows], total)
+
+    def rows(self, table: TableInfo, row_nums: list[int]) -> list[RowHit]:
+        if not row_nums:
+            return []
+        marks = ",".join("?" for _ in row_nums)
+        select = ", ".join(f"d{c.pos}" for c in table.columns)
+        with self._lock:
+            rows = self._db.execute(f"SELECT row_num, {select} FROM t{table.id} WHERE row_num IN ({marks})",
+                                    row_nums).fetchall()
+        by_num = {r[0]: _hit(table, list(table.columns), r) for r in rows}
+        return [by_num[n] for n in row_nums if n in by_num]
+
+    def search_rows(self, query_tokens: list[str], principal: Principal, limit: int = 20) -> list[RowHit]:
+        """Rows ranked by FTS5 BM25 over their tokens, only in tables the principal may see."""
+        uniq = list(dict.fromkeys(t for t in query_tokens if t.strip()))
+        if not uniq:
+            return []
+        visible = {t.id: t for t in self.tables(principal)}
+        if not visible:
+            return []
+        expr = " OR ".join('"' + t.replace('"', '""') + '"' for t in uniq)
+        marks = ",".join("?" for _ in visible)
+        with self._lock:
+            found = self._db.execute(
+                f"SELECT sheet_id, row_num, bm25(row_fts) FROM row_fts WHERE row_fts MATCH ? "
+                f"AND sheet_id IN ({marks}) ORDER BY bm25(row_fts) LIMIT ?",
+                (expr, *visible, limit)).fetchall()
+        hits = []
+        for sid, num, score in found:
+            for h in self.rows(visible[sid], [num]):
+                hits.append(RowHit(h.table, h.row_num, h.cells, -float(score)))
+        return hits
+
+
+def resolve_column(table: TableInfo, name: str) -> ColumnInfo:
+    wanted = normalize_key(str(name))
+    for match in (lambda c: normalize_key(c.name) == wanted,
+                  lambda c: wanted and any(normalize_key(p) == wanted for p in c.name.split(" / ")),
+                  lambda c: c.letter.casefold() == str(name).strip().casefold()):
+        found = [c for c in table.columns if match(c)]
+        if len(found) == 1:
+            return found[0]
+    raise FactError(f"unknown column '{name}' in table '{table.name}'. Columns: "
+                    + ", ".join(c.name for c in table.columns))
+
+
+def _hit(table: TableInfo, cols: list[ColumnInfo], row: tuple) -> RowHit:
+    num = row[0]
+    cells = tuple(Cell(c.name, text or "", f"{c.letter}{num}") for c, text in zip(cols, row[1:]))
+    return RowHit(table, num, cells)

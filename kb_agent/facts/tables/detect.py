@@ -1,0 +1,198 @@
+"""Finds the table in a sheet grid: header row (below title rows, possibly two rows), columns,
+types (numbers stored as text, dates), and the data rows with their sheet row numbers.
+
+Pure functions over the grids from read.py; every row or sheet left out gets a reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from kb_agent.facts.tables.read import Sheet
+
+_SCAN_ROWS = 30
+_NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_TOTAL = re.compile(r"^(合计|总计|小计|总和|grand\s*total|sub\s*-?total|total)s?[:：]?$", re.IGNORECASE)
+_PIVOT_HEADER = re.compile(r"^(row labels|column labels|行标签|列标签|sum of .+|count of .+|求和项[:：].+|计数项[:：].+)$",
+                           re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Column:
+    idx: int          # 0-based position in the sheet
+    name: str
+    type: str         # text | number | date
+
+    @property
+    def letter(self) -> str:
+        return get_column_letter(self.idx + 1)
+
+
+@dataclass
+class Table:
+    sheet: str
+    header_rows: tuple[int, ...]               # 1-based sheet rows
+    columns: list[Column]
+    rows: list[tuple[int, list[tuple[Any, str]]]]  # (sheet row, [(typed value, display text)] per column)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def first_row(self) -> int:
+        return self.rows[0][0] if self.rows else self.header_rows[-1] + 1
+
+
+def display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.10g}"
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, (date, time)):
+        return value.isoformat() if isinstance(value, date) else value.strftime("%H:%M")
+    return " ".join(str(value).split())
+
+
+def as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lstrip("¥￥$€").strip()
+    pct = text.endswith("%")
+    text = text.rstrip("%").strip()
+    if not _NUMBER.match(text):
+        return None
+    digits = text.lstrip("+-").split(".")[0].replace(",", "")
+    if len(digits) > 1 and digits.startswith("0"):
+        return None  # a code such as 0755 or 007, not a quantity
+    number = float(text.replace(",", ""))
+    return number / 100 if pct else number
+
+
+def as_date(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        m = _DATE.match(value.strip())
+        if m:
+            try:
+                return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+            except ValueError:
+                return None
+    return None
+
+
+def _is_label(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip()) and as_number(value) is None and as_date(value) is None
+
+
+def _nonempty(row: list[Any]) -> list[int]:
+    return [i for i, v in enumerate(row) if display(v)]
+
+
+def _header_score(row: list[Any], width: int) -> bool:
+    cells = _nonempty(row)
+    labels = [i for i in cells if _is_label(row[i])]
+    distinct = {display(row[i]) for i in cells}
+    return len(distinct) >= 2 and len(labels) >= 0.6 * len(cells) and len(cells) >= max(2, 0.5 * width)
+
+
+def _second_header(top: list[Any], below: list[Any], after: list[Any] | None) -> bool:
+    cells = _nonempty(below)
+    if len(cells) < 2 or not all(_is_label(below[i]) for i in cells):
+        return False
+    top_cells = _nonempty(top)
+    merged = any(display(top[i]) == display(top[i + 1]) for i in top_cells if i + 1 < len(top) and display(top[i]))
+    gaps = any(i not in top_cells for i in cells)
+    differs = any(display(top[i]) != display(below[i]) for i in cells if i < len(top))
+    return (merged or gaps) and differs and after is not None
+
+
+def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
+    """The table in ``sheet``, or None and why it is not one."""
+    if sheet.pivot:
+        return None, "pivot table sheet (aggregates, not records): indexed as text only"
+    rows = sheet.rows
+    width = max((len(_nonempty(r)) for r in rows[:200]), default=0)
+    if width < 2:
+        return None, "no table (fewer than two filled columns)"
+    header_idx = next((i for i, r in enumerate(rows[:_SCAN_ROWS]) if _header_score(r, width)), None)
+    if header_idx is None:
+        return None, f"no header row found in the first {_SCAN_ROWS} rows"
+    header = rows[header_idx]
+    if any(_PIVOT_HEADER.match(display(v)) for v in header):
+        return None, "pivot-table layout (Row Labels / Sum of …): indexed as text only"
+    header_rows = [header_idx]
+    nxt = rows[header_idx + 1] if header_idx + 1 < len(rows) else None
+    if nxt is not None and _second_header(header, nxt, rows[header_idx + 2] if header_idx + 2 < len(rows) else None):
+        header_rows.append(header_idx + 1)
+    used = sorted({i for r in rows[header_idx:] for i in _nonempty(r)})
+    names, seen = [], {}
+    for c in used:
+        parts = []
+        for h in header_rows:
+            text = display(rows[h][c]) if c < len(rows[h]) else ""
+            if text and text not in parts:
+                parts.append(text)
+        name = " / ".join(parts) or f"Column {get_column_letter(c + 1)}"
+        seen[name] = seen.get(name, 0) + 1
+        names.append(name if seen[name] == 1 else f"{name} ({seen[name]})")
+    header_texts = [[display(rows[h][c]) if c < len(rows[h]) else "" for c in used] for h in header_rows]
+    notes = [f"row {i + 1}: title row above the header" for i in range(header_idx) if _nonempty(rows[i])]
+    data: list[tuple[int, list[Any]]] = []
+    for i in range(header_rows[-1] + 1, len(rows)):
+        row = rows[i]
+        values = [row[c] if c < len(row) else None for c in used]
+        texts = [display(v) for v in values]
+        if not any(texts):
+            continue  # blank row
+        if texts in header_texts:
+            notes.append(f"row {i + 1}: repeated header row")
+            continue
+        first = next(t for t in texts if t)
+        if _TOTAL.match(first):
+            notes.append(f"row {i + 1}: total row ({first}) left out")
+            continue
+        data.append((i + 1, values))
+    if not data:
+        return None, "header found but no data rows"
+    columns = [Column(c, name, _infer_type([vals[j] for _, vals in data])) for j, (c, name) in enumerate(zip(used, names))]
+    typed_rows = [(num, [_typed(v, col.type) for v, col in zip(vals, columns)]) for num, vals in data]
+    if sheet.truncated_at:
+        notes.append(f"only the first {sheet.truncated_at} rows were loaded")
+    return Table(sheet.name, tuple(h + 1 for h in header_rows), columns, typed_rows, notes), ""
+
+
+def _infer_type(values: list[Any]) -> str:
+    filled = [v for v in values if display(v)]
+    if not filled:
+        return "text"
+    for kind, conv in (("date", as_date), ("number", as_number)):
+        ok = sum(1 for v in filled if conv(v) is not None)
+        if ok >= 0.9 * len(filled):
+            return kind
+    return "text"
+
+
+def _typed(value: Any, kind: str) -> tuple[Any, str]:
+    text = display(value)
+    if not text:
+        return None, ""
+    if kind == "number":
+        return as_number(value), text
+    if kind == "date":
+        return as_date(value), text
+    return text, text
