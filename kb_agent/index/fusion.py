@@ -13,7 +13,7 @@ def rrf(ranked_lists: Sequence[Sequence[K]], k: int = 60,
 
     Returns ``(id, score)`` best first; ties keep the order of first appearance (earlier
     lists, higher ranks first), so the result is deterministic. A duplicate id inside one
-    list counts once, at its best rank.
+    list counts once, at its best rank (ranks count distinct ids).
     """
     if k < 0:
         raise ValueError("k must be >= 0")
@@ -23,11 +23,7 @@ def rrf(ranked_lists: Sequence[Sequence[K]], k: int = 60,
         raise ValueError(f"{len(weights)} weights for {len(ranked_lists)} ranked lists")
     scores: dict[K, float] = {}
     for ranked, weight in zip(ranked_lists, weights):
-        seen: set[K] = set()
-        for rank, item in enumerate(ranked, start=1):
-            if item in seen:
-                continue
-            seen.add(item)
+        for rank, item in enumerate(dict.fromkeys(ranked), start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     order = {item: i for i, item in enumerate(scores)}
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
