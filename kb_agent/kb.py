@@ -96,6 +96,44 @@ class KnowledgeBase:
             self.__dict__["embedder"] = embedder
         return embedder
 
+    # -- ingestion (kb_agent/ingest, kb_agent/store) --------------------------------------------
+    @property
+    def embedder(self):
+        """The configured embedder, created once on first use (its model loads on first embed)."""
+        embedder = self.__dict__.get("_embedder")
+        if embedder is None:
+            from kb_agent.embed.factory import create_embedder
+
+            s = self.settings.embedder
+            if s.backend == "dashscope" and s.api_key is None and self.settings.dashscope.api_key:
+                s = s.model_copy(update={"api_key": self.settings.dashscope.api_key})
+            embedder = create_embedder(s)
+            self.__dict__["_embedder"] = embedder
+        return embedder
+
+    @property
+    def chunk_store(self):
+        """The chunk store at ``data_dir/kb.sqlite3``, opened once (StoreError if unusable)."""
+        store = self.__dict__.get("_chunk_store")
+        if store is None:
+            from kb_agent.store.chunks import ChunkStore
+
+            store = ChunkStore(self.settings.data_dir / "kb.sqlite3")
+            self.__dict__["_chunk_store"] = store
+        return store
+
+    def ingest(self, paths, progress=None):
+        """Ingest files and folders -> :class:`kb_agent.ingest.report.IngestReport`."""
+        from pathlib import Path
+
+        from kb_agent.ingest.pipeline import Ingestor
+
+        key = self.settings.dashscope.api_key
+        ingestor = Ingestor(self.chunk_store, self.embedder, self.settings.ingest,
+                            hooks=getattr(self, "ingest_hooks", []),
+                            asr_api_key=key.get_secret_value() if key else None)
+        return ingestor.run([Path(p) for p in paths], progress=progress)
+
 
 def _as_acronym(query: str) -> tuple[str, ...]:
     q = query.strip()

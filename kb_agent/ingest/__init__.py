@@ -1,0 +1,1 @@
+"""Document ingestion: parsers -> sections -> chunks -> embeddings -> ChunkStore (see docs/ingestion.md)."""

@@ -1,0 +1,72 @@
+"""OCR with rapidocr (ONNX models shipped in the package): one engine per process, loaded on
+first use. Images are prepared with OpenCV (grey, upscaled when small, downscaled when huge)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from kb_agent.errors import ParseError
+
+_engine = None
+_lock = threading.Lock()
+MAX_SIDE = 2500
+
+
+def _get():
+    global _engine
+    with _lock:
+        if _engine is None:
+            try:
+                import logging
+
+                from rapidocr import RapidOCR
+            except ImportError as exc:
+                raise ParseError("", "OCR unavailable: pip install 'kb-agent[ocr]'") from exc
+            logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+            _engine = RapidOCR(params={"Global.log_level": "warning"})
+        return _engine
+
+
+def prepare(img: np.ndarray) -> np.ndarray:
+    """BGR/grey/BGRA array -> BGR array of a size the detector likes."""
+    import cv2
+
+    if img.ndim == 2:
+        img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    elif img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    h, w = img.shape[:2]
+    scale = 1.0
+    if max(h, w) > MAX_SIDE:
+        scale = MAX_SIDE / max(h, w)
+    elif max(h, w) < 600:
+        scale = 600 / max(h, w)
+    if scale != 1.0:
+        img = cv2.resize(img, (max(1, int(w * scale)), max(1, int(h * scale))),
+                         interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return np.ascontiguousarray(img)
+
+
+def ocr_lines(img: np.ndarray, min_score: float = 0.5) -> list[str]:
+    """Recognised text lines in reading order (top to bottom, left to right)."""
+    result = _get()(prepare(img))
+    txts = getattr(result, "txts", None) or ()
+    boxes = getattr(result, "boxes", None)
+    scores = getattr(result, "scores", None) or (1.0,) * len(txts)
+    items = []
+    for k, (t, s) in enumerate(zip(txts, scores)):
+        if s < min_score or not t.strip():
+            continue
+        y, x = (float(boxes[k][:, 1].min()), float(boxes[k][:, 0].min())) if boxes is not None else (k, 0)
+        items.append((y, x, t.strip()))
+    # Group boxes into lines: same line when the top edges are close.
+    items.sort()
+    lines: list[list[tuple[float, float, str]]] = []
+    for it in items:
+        if lines and abs(lines[-1][0][0] - it[0]) < 12:
+            lines[-1].append(it)
+        else:
+            lines.append([it])
+    return [" ".join(t for _, _, t in sorted(line, key=lambda i: i[1])) for line in lines]

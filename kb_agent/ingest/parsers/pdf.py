@@ -1,0 +1,143 @@
+"""PDF: PyMuPDF text per page in reading order, tables as text where PyMuPDF finds them;
+pdfminer.six where PyMuPDF cannot open the file or yields garbage; OCR for pages without a
+usable text layer. Locator: 1-based page number."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from kb_agent.chunk import Locator
+from kb_agent.errors import ParseError
+from kb_agent.ingest.model import ParsedDoc, ParseOptions, Section
+
+log = logging.getLogger(__name__)
+_BAD = re.compile(r"[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def is_garbage(text: str) -> bool:
+    t = re.sub(r"\s", "", text)
+    return bool(t) and len(_BAD.findall(t)) / len(t) > 0.3
+
+
+class PdfParser:
+    suffixes = (".pdf",)
+
+    def parse(self, path: Path, options: ParseOptions) -> ParsedDoc:
+        import pymupdf
+
+        try:
+            doc = pymupdf.open(path)
+        except Exception as exc:  # noqa: BLE001 - PyMuPDF raises several types for broken files
+            log.info("%s: PyMuPDF cannot open (%s); trying pdfminer", path, exc)
+            return _pdfminer(path, options, f"PyMuPDF: {exc}")
+        with doc:
+            if doc.needs_pass:
+                raise ParseError(str(path), "encrypted (password-protected PDF)")
+            if doc.page_count == 0:
+                raise ParseError(str(path), "PDF has no pages (corrupt or truncated)")
+            out = ParsedDoc(title=(doc.metadata or {}).get("title", "").strip())
+            n = min(doc.page_count, options.max_pages)
+            if doc.page_count > n:
+                out.notes.append(f"only the first {n} of {doc.page_count} pages parsed (ingest.max_pages)")
+            garbage = 0
+            no_text: list[int] = []
+            for i in range(n):
+                try:
+                    page = doc.load_page(i)
+                    text = _page_text(page)
+                except Exception as exc:  # noqa: BLE001
+                    out.notes.append(f"page {i + 1}: unreadable ({type(exc).__name__})")
+                    continue
+                if is_garbage(text):
+                    garbage += 1
+                    text = ""
+                if len(re.sub(r"\s", "", text)) < options.ocr_min_chars and page.get_images():
+                    if options.ocr:
+                        text = _ocr_page(page) or text
+                    else:
+                        no_text.append(i + 1)
+                if text.strip():
+                    out.sections.append(Section(Locator.for_page(i + 1), text))
+            if garbage and garbage >= max(1, n // 2):
+                alt = _pdfminer(path, options, "")
+                if sum(len(s.text) for s in alt.sections) > sum(len(s.text) for s in out.sections):
+                    alt.title = alt.title or out.title
+                    alt.notes = out.notes + ["PyMuPDF text was garbled; pdfminer.six used"]
+                    out = alt
+            if no_text:
+                out.notes.append(f"pages without a text layer not OCRed (ingest.ocr off): {_ranges(no_text)}")
+            if not out.sections:
+                raise ParseError(str(path), "no extractable text (empty or image-only PDF)"
+                                 + ("" if options.ocr else "; OCR is off"))
+            return out
+
+
+def _page_text(page) -> str:
+    tables = []
+    try:
+        if page.get_drawings():
+            tables = list(page.find_tables().tables)
+    except Exception:  # noqa: BLE001 - table detection is best effort
+        tables = []
+    if not tables:
+        return page.get_text("text", sort=True)
+    boxes = [t.bbox for t in tables]
+    parts = []
+    for b in page.get_text("blocks", sort=True):
+        x0, y0, x1, y1, txt = b[:5]
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if not any(bx0 <= cx <= bx1 and by0 <= cy <= by1 for bx0, by0, bx1, by1 in boxes):
+            parts.append(txt.strip())
+    for t in tables:
+        rows = t.extract()
+        parts.append("\n".join(" | ".join((c or "").replace("\n", " ").strip() for c in row) for row in rows))
+    return "\n".join(p for p in parts if p)
+
+
+def _ocr_page(page) -> str:
+    import numpy as np
+
+    from kb_agent.ingest.ocr import ocr_lines
+
+    pix = page.get_pixmap(dpi=200, colorspace="rgb", alpha=False)
+    img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
+    return "\n".join(ocr_lines(img))
+
+
+def _pdfminer(path: Path, options: ParseOptions, why: str) -> ParsedDoc:
+    try:
+        from pdfminer.high_level import extract_pages
+        from pdfminer.layout import LTTextContainer
+        from pdfminer.pdfdocument import PDFPasswordIncorrect
+    except ImportError as exc:  # pragma: no cover - a base dependency
+        raise ParseError(str(path), f"cannot open PDF ({why}) and pdfminer.six is missing") from exc
+    out = ParsedDoc()
+    try:
+        for i, layout in enumerate(extract_pages(str(path), maxpages=options.max_pages)):
+            text = "\n".join(el.get_text().strip() for el in layout if isinstance(el, LTTextContainer))
+            if text.strip() and not is_garbage(text):
+                out.sections.append(Section(Locator.for_page(i + 1), text))
+    except PDFPasswordIncorrect as exc:
+        raise ParseError(str(path), "encrypted (password-protected PDF)") from exc
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many types on broken files
+        if not out.sections:
+            reason = f"corrupt or truncated PDF ({why or type(exc).__name__})"
+            raise ParseError(str(path), reason[:300]) from exc
+        out.notes.append(f"PDF damaged after page {len(out.sections)}: {type(exc).__name__}")
+    if not out.sections and why:
+        raise ParseError(str(path), f"corrupt or truncated PDF ({why})"[:300])
+    return out
+
+
+def _ranges(nums: list[int]) -> str:
+    out, start, prev = [], nums[0], nums[0]
+    for n in nums[1:] + [None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(out)

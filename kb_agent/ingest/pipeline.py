@@ -1,0 +1,247 @@
+"""The ingestion run: discover -> skip what is unchanged -> parse and chunk in worker
+processes -> embed (cached by text hash) -> hooks -> one store transaction per file ->
+remove deleted files -> backfill missing vectors. Every file ends in exactly one report line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from kb_agent.chunk import Chunk, Locator, text_hash
+from kb_agent.config import IngestSettings
+from kb_agent.embed.base import Embedder
+from kb_agent.ingest.hooks import IngestHook
+from kb_agent.ingest.model import ParseOptions
+from kb_agent.ingest.parsers import parser_for, skip_reason
+from kb_agent.ingest.report import FileOutcome, IngestReport
+from kb_agent.ingest.walk import FileTask, discover
+from kb_agent.ingest.worker import ParsePool, ParseResult
+from kb_agent.store.chunks import ChunkStore, SourceRecord
+
+log = logging.getLogger(__name__)
+#: Failures worth retrying on the next run even when the file did not change.
+_TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied")
+
+
+@dataclass(frozen=True)
+class Progress:
+    files_done: int
+    files_total: int
+    chunks_done: int
+    current: str = ""
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def make_title(doc_title: str, locator: Locator) -> str:
+    parts = [doc_title] if doc_title else []
+    for h in locator.heading_path:
+        if h and h not in parts:
+            parts.append(h)
+    return " > ".join(parts)
+
+
+def embedding_text(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its title line (document and heading path) and text."""
+    return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
+
+
+class Ingestor:
+    def __init__(self, store: ChunkStore, embedder: Embedder, settings: IngestSettings,
+                 hooks: Sequence[IngestHook] = (), asr_api_key: str | None = None) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.settings = settings
+        self.hooks = list(hooks)
+        self.options = ParseOptions.from_settings(settings, asr_api_key)
+        self.signature = self.options.signature()
+
+    # -- the run --------------------------------------------------------------------------
+    def run(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> IngestReport:
+        t0 = time.perf_counter()
+        report = IngestReport(model_id=self.embedder.model_id)
+        tasks, scopes, missing = discover(list(paths), self.store.roots())
+        for m in missing:
+            report.files.append(FileOutcome(m, "failed", reason="not found"))
+        total = len(tasks)
+        done = 0
+        chunks_done = 0
+
+        def tick(current: str = "") -> None:
+            if progress:
+                progress(Progress(done, total, chunks_done, current))
+
+        to_parse: list[tuple[FileTask, os.stat_result, str, SourceRecord | None]] = []
+        for task in tasks:
+            outcome, todo = self._precheck(task)
+            if outcome:
+                report.files.append(outcome)
+                done += 1
+                tick(task.source)
+            else:
+                to_parse.append(todo)
+        tick()
+        by_source = {t[0].source: t for t in to_parse}
+        with ParsePool(self.settings.workers, self.settings.parse_timeout_s) as pool:
+            jobs = [(t[0].source, t[0].path, self.options) for t in to_parse]
+            for source, result in pool.run(jobs):
+                task, st, digest, prev = by_source[source]
+                outcome = self._commit(task, st, digest, prev, result, report)
+                report.files.append(outcome)
+                done += 1
+                chunks_done += outcome.chunks if outcome.status == "ok" else 0
+                tick(source)
+        seen = {t.source for t in tasks}
+        for scope in scopes:
+            for rec in self.store.sources():
+                if rec.root == str(scope.root) and scope.covers(rec.path) and rec.path not in seen:
+                    self._notify_remove(rec.path, [])
+                    self.store.remove_source(rec.path)
+                    report.removed.append(rec.path)
+        report.embedded += self._backfill()
+        order = {t.source: i for i, t in enumerate(tasks)}
+        report.files.sort(key=lambda f: (order.get(f.path, -1), f.path))
+        report.generation = self.store.generation()
+        report.store_chunks = self.store.count()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # -- steps ----------------------------------------------------------------------------
+    def _precheck(self, task: FileTask):
+        out = lambda status, reason=None, chunks=0: (FileOutcome(task.source, status, chunks, reason,  # noqa: E731
+                                                                 root=str(task.root)), None)
+        if task.access_error:
+            return out("failed", task.access_error)
+        try:
+            st = os.stat(task.path)
+        except PermissionError:
+            return out("failed", "permission denied")
+        except OSError as exc:
+            return out("failed", f"cannot read file ({exc.strerror})")
+        if not stat.S_ISREG(st.st_mode):
+            return out("skipped", "not a regular file")
+        suffix = task.path.suffix.lower()
+        if parser_for(suffix) is None:
+            return out("skipped", skip_reason(suffix))
+        if task.path.name.startswith("~$"):
+            return out("skipped", "Office lock file")
+        if st.st_size == 0:
+            return out("skipped", "empty file (0 bytes)")
+        cap = self.settings.max_file_mb * 2**20
+        if st.st_size > cap:
+            return out("skipped", f"too large ({st.st_size / 2**20:.1f} MiB > ingest.max_file_mb "
+                                  f"{self.settings.max_file_mb:g})")
+        prev = self.store.source(task.source)
+        if prev and prev.root != str(task.root) and (Path(prev.root) / task.source).exists():
+            return out("failed", f"the same relative path was ingested from {prev.root}; "
+                                 "ingest their common parent folder instead")
+        same_meta = prev and prev.root == str(task.root) and prev.signature == self.signature \
+            and tuple(prev.access_groups) == tuple(task.access_groups)
+        retry = prev and prev.status == "failed" and (prev.reason or "").startswith(_TRANSIENT)
+        if same_meta and not retry and prev.size == st.st_size and prev.mtime == st.st_mtime:
+            return self._unchanged(task, prev)
+        try:
+            digest = file_hash(task.path)
+        except PermissionError:
+            return out("failed", "permission denied")
+        except OSError as exc:
+            return out("failed", f"cannot read file ({exc.strerror})")
+        if same_meta and not retry and prev.content_hash == digest:
+            self.store.record_outcome(_replace(prev, mtime=st.st_mtime, size=st.st_size))
+            return self._unchanged(task, prev)
+        return None, (task, st, digest, prev)
+
+    @staticmethod
+    def _unchanged(task: FileTask, prev: SourceRecord):
+        if prev.status == "failed":
+            return FileOutcome(task.source, "failed", prev.chunks, prev.reason, root=str(task.root)), None
+        return FileOutcome(task.source, "unchanged", prev.chunks, root=str(task.root)), None
+
+    def _commit(self, task: FileTask, st, digest: str, prev: SourceRecord | None, result: ParseResult,
+                report: IngestReport) -> FileOutcome:
+        suffix = task.path.suffix.lower()
+        record = SourceRecord(path=task.source, content_hash=digest, mtime=st.st_mtime, chunks=0, status="ok",
+                              access_groups=task.access_groups, root=str(task.root), size=st.st_size,
+                              doc_title=result.title or task.path.stem, file_type=suffix.lstrip("."),
+                              signature=self.signature, ingested_at=time.time())
+        if not result.ok:
+            reason = result.reason or "failed"
+            kept = prev.chunks if prev else 0
+            if kept:
+                reason += f" (previous version kept: {kept} chunks)"
+            self.store.record_outcome(_replace(record, status="failed", reason=reason))
+            return FileOutcome(task.source, "failed", kept, reason, root=str(task.root), seconds=result.seconds)
+        metadata = {"doc_title": record.doc_title, "mtime": st.st_mtime, "content_hash": digest,
+                    "access_groups": list(task.access_groups), "file_type": record.file_type}
+        chunks = [Chunk(text=p.text, source=task.source, locator=p.locator,
+                        title=make_title(record.doc_title, p.locator), metadata=metadata) for p in result.pieces]
+        texts = [embedding_text(c) for c in chunks]
+        hashes = [text_hash(t) for t in texts]
+        self._embed(dict(zip(hashes, texts)), report)
+        hook_errors: list[str] = []
+        if prev and prev.status == "ok":
+            self._notify_remove(task.source, hook_errors)
+        for hook in self.hooks:
+            try:
+                hook.on_file(task.source, task.path, metadata)
+            except Exception as exc:  # noqa: BLE001 - a hook's failure is this file's report line
+                log.warning("hook %s failed on %s", getattr(hook, "name", hook), task.source, exc_info=True)
+                hook_errors.append(f"{getattr(hook, 'name', type(hook).__name__)}: {type(exc).__name__}: {exc}")
+        notes = list(result.notes) + [f"hook {e}" for e in hook_errors]
+        record = _replace(record, reason="; ".join(notes) or None)
+        self.store.replace_source(record, chunks, hashes)
+        return FileOutcome(task.source, "ok", len(chunks), record.reason, root=str(task.root),
+                           seconds=result.seconds, notes=list(result.notes), hook_errors=hook_errors)
+
+    def _embed(self, by_hash: dict[str, str], report: IngestReport) -> None:
+        missing = self.store.missing_embeddings(self.embedder.model_id, by_hash)
+        report.embed_cached += len(by_hash) - len(missing)
+        todo = [h for h in by_hash if h in missing]
+        step = self.settings.embed_batch
+        for i in range(0, len(todo), step):
+            part = todo[i:i + step]
+            vecs = self.embedder.embed_documents([by_hash[h] for h in part])
+            self.store.put_embeddings(self.embedder.model_id, part, vecs)
+            report.embedded += len(part)
+
+    def _backfill(self) -> int:
+        """Embed live chunks that lack a vector for this model (a new model, or a crash between
+        a file's commit and its embeddings in an older version)."""
+        missing = self.store.unembedded(self.embedder.model_id)
+        if not missing:
+            return 0
+        chunks = self.store.get_by_rowids([r for _, r in missing])
+        by_hash = {h: embedding_text(c) for (h, _), c in zip(missing, chunks)}
+        tmp = IngestReport()
+        self._embed(by_hash, tmp)
+        return tmp.embedded
+
+    def _notify_remove(self, source: str, errors: list[str]) -> None:
+        for hook in self.hooks:
+            try:
+                hook.on_remove(source)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("hook %s on_remove failed for %s", getattr(hook, "name", hook), source, exc_info=True)
+                errors.append(f"{getattr(hook, 'name', type(hook).__name__)}: {type(exc).__name__}: {exc}")
+
+
+def _replace(rec: SourceRecord, **changes) -> SourceRecord:
+    from dataclasses import replace
+
+    return replace(rec, **changes)
