@@ -1,0 +1,146 @@
+"""The web application: a FastAPI app with the sign-in page, the file-download route, a small
+JSON API, and two Gradio apps mounted on it — the chat at /chat and the admin console at /admin.
+
+Gradio asks ``auth_dependency`` on every page, API and queue request: the chat accepts any
+signed-in user, the console only admins (an employee gets 401 from every console endpoint,
+and a readable refusal page when opening it in the browser).
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+from urllib.parse import quote
+
+import gradio as gr
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+
+from kb_agent.answering import Answerer
+from kb_agent.auth import AuthService
+from kb_agent.config import Settings
+from kb_agent.errors import AccessDenied, AuthError, KBError
+from kb_agent.kb import KnowledgeBase
+from kb_agent.ui.context import SESSION_COOKIE, WebContext
+from kb_agent.ui.files import chunk_store_of, resolve_download
+from kb_agent.ui.pages import refused_page, signin_page
+from kb_agent.ui.theme import CSS, gradio_theme
+
+log = logging.getLogger(__name__)
+
+
+def _safe_next(url: str | None) -> str:
+    """Only local paths after sign-in (no open redirect to another site)."""
+    if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        return "/chat/"
+    return url
+
+
+def build_context(settings: Settings, kb: KnowledgeBase | None = None,
+                  answerer: Answerer | None = None) -> WebContext:
+    kb = kb or KnowledgeBase(settings)
+    answerer = answerer or Answerer(settings, kb)
+    auth = None if settings.web.single_user else AuthService(settings)
+    return WebContext(settings, kb, answerer, auth)
+
+
+def create_app(ctx: WebContext) -> FastAPI:
+    from kb_agent.ui.admin import build_admin
+    from kb_agent.ui.chat import build_chat
+
+    product = ctx.settings.web.title
+    app = FastAPI(title=product, docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.middleware("http")
+    async def _page_guard(request: Request, call_next):
+        """Browser pages: unsigned → sign-in page; employee opening the console → refusal page."""
+        path = request.url.path
+        if request.method == "GET" and path in ("/chat", "/chat/", "/admin", "/admin/"):
+            if ctx.username_for_request(request) is None:
+                return RedirectResponse("/login?next=" + quote(path), status_code=303)
+            if path.startswith("/admin") and ctx.admin_for_request(request) is None:
+                return HTMLResponse(refused_page(product, "The admin console is for admins only. "
+                                                          "管理控制台仅限管理员使用。"), status_code=403)
+        return await call_next(request)
+
+    @app.get("/")
+    def root(request: Request):
+        signed_in = ctx.username_for_request(request) is not None
+        return RedirectResponse("/chat/" if signed_in else "/login", status_code=303)
+
+    @app.get("/login")
+    def login_form(request: Request, next: str = "/chat/"):
+        if ctx.single_user:
+            return RedirectResponse("/chat/", status_code=303)
+        return HTMLResponse(signin_page(product, next_url=_safe_next(next)))
+
+    @app.post("/login")
+    def login(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("/chat/")):
+        if ctx.auth is None:
+            return RedirectResponse("/chat/", status_code=303)
+        address = request.client.host if request.client else None
+        try:
+            _user, token = ctx.auth.sign_in(username, password, address)
+        except AuthError as exc:
+            status = 429 if "Too many" in exc.message else 401
+            return HTMLResponse(signin_page(product, error=exc.user_text(), next_url=_safe_next(next),
+                                            username=username), status_code=status)
+        resp = RedirectResponse(_safe_next(next), status_code=303)
+        resp.set_cookie(SESSION_COOKIE, token, max_age=ctx.settings.web.session_ttl_minutes * 60, httponly=True,
+                        samesite="lax", secure=ctx.settings.web.secure_cookies, path="/")
+        return resp
+
+    @app.get("/logout")
+    @app.post("/logout")
+    def logout(request: Request):
+        if ctx.auth is not None:
+            ctx.auth.sign_out(request.cookies.get(SESSION_COOKIE))
+        resp = RedirectResponse("/login", status_code=303)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+
+    @app.get("/files")
+    def download(request: Request, source: str = ""):
+        username = ctx.username_for_request(request)
+        if username is None:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        try:
+            path = resolve_download(chunk_store_of(ctx.kb), ctx.principal(username), source)
+        except (AccessDenied, AuthError) as exc:
+            log.info("download refused for %s: %r", username, source)
+            return HTMLResponse(refused_page(product, exc.user_text()), status_code=404)
+        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        inline = media in ("application/pdf", "text/plain", "text/markdown") or media.startswith("image/")
+        return FileResponse(path, media_type=media, filename=path.name,
+                            content_disposition_type="inline" if inline else "attachment")
+
+    @app.post("/api/ask")
+    async def api_ask(request: Request):
+        """JSON API: {"question", "history"?} → the ``ask --json`` shape, for the signed-in user."""
+        username = ctx.username_for_request(request)
+        if username is None:
+            return JSONResponse({"error": "sign in first"}, status_code=401)
+        try:
+            body = await request.json()
+            question = str(body.get("question", ""))
+            history = [m for m in body.get("history") or [] if isinstance(m, dict)]
+        except Exception:
+            return JSONResponse({"error": "expected a JSON object with 'question'"}, status_code=400)
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            answer = await run_in_threadpool(ctx.answerer.ask, question, ctx.principal(username), history)
+        except KBError as exc:
+            return JSONResponse({"error": exc.user_text()}, status_code=503 if "LLM" in type(exc).__name__ else 400)
+        return JSONResponse(answer.to_dict())
+
+    theme = gradio_theme()
+    common = dict(theme=theme, css=CSS, footer_links=[], ssr_mode=False, run_history=False)
+    chat = build_chat(ctx).queue(default_concurrency_limit=None)
+    admin = build_admin(ctx).queue(default_concurrency_limit=4)
+    max_upload = int(ctx.settings.web.max_upload_mb * 2**20)
+    gr.mount_gradio_app(app, admin, path="/admin", auth_dependency=ctx.admin_for_request,
+                        max_file_size=max_upload, **common)
+    gr.mount_gradio_app(app, chat, path="/chat", auth_dependency=ctx.username_for_request,
+                        max_file_size=1, **common)
+    return app

@@ -1,0 +1,148 @@
+"""The employees' chat (a Gradio Blocks mounted at /chat): streaming answers, tool steps,
+glossary cards, citations, example questions, a new-conversation button.
+
+Conversation state lives in the browser session (the Chatbot value and a ``gr.State``), so
+two people — or two tabs — never share messages. Each turn is answered for the principal of
+the signed-in user of *that* request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterator
+
+import gradio as gr
+
+from kb_agent.errors import AuthError, KBError
+from kb_agent.i18n import language_of
+from kb_agent.ui.context import WebContext
+from kb_agent.ui.render import answer_messages, notice_message
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "什么是AAP？",
+    "AM代表什么职位？",
+    "在产品售后流程里，AM负责哪些事情？",
+    "ESS培训每月几次？",
+    "What does GWS stand for?",
+]
+OFFLINE_BANNER = ('<div class="kb-banner"><b>离线模式 · Offline mode</b> — 未配置语言模型，回答直接摘自知识库。'
+                  ' No language model is configured: answers are taken directly from the knowledge base.</div>')
+_OFFLINE_PREFIXES: tuple[str, ...] = ()
+
+
+def _strip_offline_notice(text: str) -> str:
+    global _OFFLINE_PREFIXES
+    if not _OFFLINE_PREFIXES:
+        from kb_agent.router import NOTICE
+
+        _OFFLINE_PREFIXES = tuple(NOTICE.values())
+    for prefix in _OFFLINE_PREFIXES:
+        if text.startswith(prefix):
+            return text[len(prefix):].lstrip()
+    return text
+
+
+def header_html(ctx: WebContext, username: str | None, page: str) -> str:
+    from html import escape
+
+    user = ctx.auth.users.get(username) if ctx.auth and username else None
+    is_admin = ctx.single_user or bool(user and user.is_admin)
+    links = []
+    if page == "admin":
+        links.append('<a href="/chat/">Chat · 对话</a>')
+    elif is_admin:
+        links.append('<a href="/admin/" id="kb-admin-link">Admin console · 管理</a>')
+    who = "single-user mode" if ctx.single_user else escape(username or "")
+    if user is not None:
+        role = "admin" if user.is_admin else "employee"
+        groups = ", ".join(user.groups)
+        who += f' <span class="kb-role">{role}{" · " + escape(groups) if groups else ""}</span>'
+    if not ctx.single_user:
+        links.append('<a href="/logout" id="kb-signout">Sign out · 退出</a>')
+    subtitle = "Admin console · 管理控制台" if page == "admin" else "公司知识助手 · Company knowledge assistant"
+    return (f'<div class="kb-header"><div class="kb-brand"><span class="kb-logo">kb</span>'
+            f'<div><div class="kb-title">{escape(ctx.settings.web.title)}</div><div class="kb-sub">{subtitle}</div>'
+            f'</div></div><div class="kb-user"><span id="kb-username">{who}</span>{"".join(links)}</div></div>')
+
+
+def _history_for_llm(history: list[dict[str, str]]) -> list[dict[str, str]]:
+    return history[-12:]  # the last six turns are enough context and keep prompts small
+
+
+def respond(ctx: WebContext, question: str, chat: list, history: list,
+            request: gr.Request) -> Iterator[tuple[Any, list, list]]:
+    """One turn: yields (textbox, chat messages, plain history) as the answer streams in."""
+    question = (question or "").strip()
+    if not question:
+        yield gr.update(), chat, history
+        return
+    chat = list(chat or []) + [{"role": "user", "content": question}]
+    yield "", chat + [{"role": "assistant", "content": "…"}], history
+    lang = language_of(question, ctx.settings.agent.language)
+    try:
+        principal = ctx.principal(request.username)
+        final = None
+        for update in ctx.answerer.stream(question, principal, _history_for_llm(history)):
+            final = update
+            text = _strip_offline_notice(update.text)
+            citations = update.answer.citations if update.done and update.answer else None
+            yield "", chat + answer_messages(text, update.events, lang, citations), history
+        answer_text = _strip_offline_notice(final.text) if final else ""
+        history = list(history) + [{"role": "user", "content": question},
+                                   {"role": "assistant", "content": answer_text}]
+        if final is not None:
+            cites = final.answer.citations if final.answer else None
+            yield "", chat + answer_messages(answer_text, final.events, lang, cites), history
+    except AuthError as exc:
+        yield "", chat + [notice_message(exc.user_text())], history
+    except KBError as exc:  # LLMUnavailableError and friends: a readable notice, no traceback
+        log.warning("answer failed: %s", exc, exc_info=True)
+        yield "", chat + [notice_message(exc.user_text())], history
+    except Exception:
+        log.exception("answer crashed")
+        msg = {"zh": "回答时出现内部错误，已记录日志。请稍后再试。",
+               "en": "Something went wrong while answering; it has been logged. Please try again."}[lang]
+        yield "", chat + [notice_message(msg)], history
+
+
+def build_chat(ctx: WebContext) -> gr.Blocks:
+    with gr.Blocks(title=f"{ctx.settings.web.title} · Chat") as demo:
+        header = gr.HTML(header_html(ctx, None, "chat"))
+        if ctx.answerer.mode == "offline":
+            gr.HTML(OFFLINE_BANNER, elem_id="kb-offline-banner")
+        chatbot = gr.Chatbot(
+            elem_id="kb-chat", height="62vh", show_label=False, feedback_options=None,
+            placeholder="<div class='kb-empty'><h3>有什么可以帮您？ · How can I help?</h3>"
+                        "<p>Ask about company terms, policies, processes and products. "
+                        "可以询问公司术语、制度、流程和产品。</p></div>",
+            examples=[{"text": q} for q in EXAMPLES], buttons=["copy"])
+        history = gr.State([])
+        with gr.Row(elem_id="kb-input-row"):
+            box = gr.Textbox(elem_id="kb-question", show_label=False, scale=9, autofocus=True, lines=1,
+                             max_lines=6, placeholder="输入问题，回车发送 · Type a question and press Enter")
+            send = gr.Button("发送 Send", variant="primary", scale=1, elem_id="kb-send", min_width=120)
+        with gr.Row():
+            new = gr.Button("+ 新对话 · New conversation", size="sm", elem_id="kb-new", variant="secondary", scale=0,
+                            min_width=220)
+        gr.HTML('<div class="kb-foot">Answers come only from the company knowledge base; '
+                'sources are listed under each answer. 答案仅来自公司知识库，并附来源。</div>')
+
+        def _respond(question, chat, hist, request: gr.Request):
+            yield from respond(ctx, question, chat, hist, request)
+
+        def _header(request: gr.Request):
+            return header_html(ctx, request.username, "chat")
+
+        def _example(evt: gr.SelectData):
+            value = evt.value
+            return value.get("text", "") if isinstance(value, dict) else str(value)
+
+        for trigger in (box.submit, send.click):
+            trigger(_respond, [box, chatbot, history], [box, chatbot, history], concurrency_limit=None)
+        chatbot.example_select(_example, None, box).then(
+            _respond, [box, chatbot, history], [box, chatbot, history], concurrency_limit=None)
+        new.click(lambda: ([], [], ""), None, [chatbot, history, box], queue=False)
+        demo.load(_header, None, header, queue=False)
+    return demo

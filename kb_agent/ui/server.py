@@ -1,0 +1,71 @@
+"""Starting the web app: first admin, sample knowledge base on first start, uvicorn.
+
+``kb-agent serve`` and ``run_agent.py`` (``make run``) both call :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Callable
+
+from kb_agent.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+def ensure_sample_kb(ctx, echo: Callable[[str], None]) -> None:
+    """On first start with an empty chunk store, ingest the sample knowledge base."""
+    settings = ctx.settings
+    sample = settings.ingest.sample_kb_dir
+    if not settings.web.ingest_sample_kb or not sample.is_dir() or getattr(ctx.kb, "ingest", None) is None:
+        return
+    from kb_agent.ui.files import chunk_store_of
+
+    store = chunk_store_of(ctx.kb)
+    if store is not None and store.count() > 0:
+        return
+    echo(f"First start: ingesting the sample knowledge base {sample} (once; this can take a few minutes)…")
+    try:
+        report = ctx.kb.ingest([sample])
+    except Exception as exc:  # the chat still works (glossary, facts) without documents
+        log.warning("sample ingestion failed", exc_info=True)
+        echo(f"Sample ingestion failed: {exc}")
+        return
+    files = report.to_dict().get("files", []) if hasattr(report, "to_dict") else []
+    ok = sum(1 for f in files if f.get("status") in ("ok", "unchanged"))
+    echo(f"Sample knowledge base ingested: {ok} of {len(files)} file(s).")
+
+
+def prepare(settings: Settings, echo: Callable[[str], None] = print):
+    """Build the context and the app; create the first admin (password printed once)."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from kb_agent.ui.app import build_context, create_app
+
+    ctx = build_context(settings)
+    if ctx.auth is not None:
+        boot = ctx.auth.ensure_first_admin()
+        if boot is not None and boot.password:
+            echo("=" * 64)
+            echo("First admin created. Sign in with (shown only this once):")
+            echo(f"    user name: {boot.username}")
+            echo(f"    password:  {boot.password}")
+            echo("Change it with `kb-agent users passwd " + boot.username + "`.")
+            echo("=" * 64)
+        elif boot is not None:
+            echo(f"First admin '{boot.username}' created with the password from the settings.")
+    ensure_sample_kb(ctx, echo)
+    return ctx, create_app(ctx)
+
+
+def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
+    import uvicorn
+
+    _ctx, app = prepare(settings, echo)
+    web = settings.web
+    shown = "127.0.0.1" if web.host in ("0.0.0.0", "::") else web.host
+    mode = "single-user mode (no sign-in)" if web.single_user else "sign-in required"
+    echo(f"kb-agent web: http://{shown}:{web.port}/  ({mode}; LLM: {settings.llm}). Ctrl+C stops it.")
+    sys.stdout.flush()
+    uvicorn.run(app, host=web.host, port=web.port, log_level="warning")
