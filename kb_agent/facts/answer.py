@@ -67,6 +67,11 @@ def fact_output(result: FactQueryResult) -> ToolOutput:
             lines.append("Curated fact (curated facts take precedence over document passages):")
         lines += [_fact_line(h, q) for h in result.facts]
         return ToolOutput("\n".join(lines), [fact_citation(h, q) for h in result.facts], payload)
+    if result.status == "ambiguous":
+        lines = ["No single curated fact fits this question with confidence; these come close "
+                 "(use one only if it really answers the question, otherwise search the documents):"]
+        lines += [_fact_line(h, q) for h in result.facts]
+        return ToolOutput("\n".join(lines), [fact_citation(h, q) for h in result.facts], payload, found=False)
     if result.status in ("expired", "future"):
         f = result.facts[0].fact
         when = (f"expired on {f.valid_to.isoformat()}" if result.status == "expired"

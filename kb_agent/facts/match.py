@@ -1,9 +1,9 @@
 """Hybrid matching of a question to fact phrasings: keyword (bm25s ranking, idf-weighted
 overlap as a bounded score) plus, when an embedder is available, cosine similarity.
 
-Both the phrasings and the question are glossary-expanded first ("ESS" also means
-"Employee Self-Service 员工自助服务"), so an acronym on one side meets its full name on the
-other. Confidence = max(keyword, mean(keyword, semantic)): embeddings can lift a paraphrase
+For keywords, glossary terms are replaced by one concept token on both sides ("ESS",
+"员工自助服务" and "Employee Self-Service" are the same word, counted once); for embeddings
+the texts are glossary-expanded ("ESS" + its full names). Confidence = max(keyword, mean(keyword, semantic)): embeddings can lift a paraphrase
 with few shared words, never drag down an exact keyword match.
 """
 
@@ -40,16 +40,17 @@ class FactHit:
 class FactIndex:
     """An immutable index over one snapshot of facts (rebuilt when the facts change)."""
 
-    def __init__(self, facts: Sequence[Fact], expand: Expand = lambda t: t, user_words: Iterable[str] = (),
+    def __init__(self, facts: Sequence[Fact], expand: Expand = lambda t: t, canonical: Expand = lambda t: t,
+                 user_words: Iterable[str] = (),
                  embedder=None, vector_cache: dict | None = None, embed_low: float = 0.86,
                  embed_high: float = 0.95):
         self.facts = tuple(facts)
-        self.expand = expand
+        self.expand, self.canonical = expand, canonical
         self.user_words = tuple(user_words)
         self.embed_low, self.embed_high = embed_low, embed_high
         self._rows: list[tuple[int, str]] = [(i, q) for i, f in enumerate(self.facts) for q in f.questions]
         self._expanded = [expand(q) for _, q in self._rows]
-        self._tokens = [tokens(t, self.user_words) for t in self._expanded]
+        self._tokens = [tokens(canonical(q), self.user_words) for _, q in self._rows]
         self._sets = [set(t) for t in self._tokens]
         self._idf = idf_table(self._sets)
         self._unknown_idf = max(self._idf.values(), default=1.0)
@@ -84,7 +85,7 @@ class FactIndex:
         if not self._rows or not question.strip():
             return []
         expanded = self.expand(question)
-        q_tokens = tokens(expanded, self.user_words)
+        q_tokens = tokens(self.canonical(question), self.user_words)
         q_set = set(q_tokens)
         keyword = np.array([overlap_f1(q_set, s, self._idf, self._unknown_idf) for s in self._sets])
         if self._bm25 is not None and q_tokens:

@@ -25,23 +25,24 @@ from kb_agent.facts.store import FactStore
 from kb_agent.facts.tables.db import RowHit, TableResult, TableStore
 from kb_agent.facts.tables.filters import parse_filters
 from kb_agent.facts.tables.hook import SpreadsheetHook
-from kb_agent.facts.text import normalize, tokens
+from kb_agent.facts.text import canonical_text, normalize, tokens
 from kb_agent.facts.text import words as content_words
 from kb_agent.glossary.terms import TermUnderstanding
 
 log = logging.getLogger(__name__)
 
 _TIE = 0.02
+_MARGIN = 0.05  # two live facts closer than this are ambiguous
 # Words that ask rather than describe: left out when judging how well a row covers a question.
 QUESTION_WORDS = frozenset(
-    "什么 多少 几 几次 几个 哪些 哪个 哪里 哪儿 谁 何时 什么时候 怎么 如何 是否 有没有 吗 呢 "
+    "什么 多少 几 几次 几个 几号 几点 哪天 哪一天 哪些 哪个 哪里 哪儿 谁 何时 什么时候 多久 怎么 如何 是否 有没有 吗 呢 "
     "what which where when who whom how many much is are does do the of a an in at".split())
 
 
 @dataclass
 class FactQueryResult:
     question: str
-    status: str  # fact | conflict | expired | future | table | rows | no_match
+    status: str  # fact | conflict | ambiguous | expired | future | table | rows | no_match
     facts: list[FactHit] = field(default_factory=list)      # served (or expired/future) facts
     table: TableResult | None = None
     rows: list[RowHit] = field(default_factory=list)         # question-matched rows
@@ -98,6 +99,10 @@ class FactService:
     def expand(self, text: str) -> str:
         return self.understand(text).expanded_query
 
+    def canonical(self, text: str) -> str:
+        terms = self.understand(text)
+        return canonical_text(text, [(m.start, m.end, es[0].term) for m, es in terms.chosen if es])
+
     def index(self) -> FactIndex:
         facts = self.store.current()
         words = tuple(self.user_words())
@@ -110,7 +115,7 @@ class FactService:
                         embedder = self._embedder()
                     except Exception as exc:  # no model available: keyword matching still works
                         log.warning("facts: no embedder (%s); keyword matching only", exc)
-                self._index = FactIndex(facts, self.expand, words, embedder, self._vector_cache,
+                self._index = FactIndex(facts, self.expand, self.canonical, words, embedder, self._vector_cache,
                                         self.cfg.embed_low, self.cfg.embed_high)
                 self._index_key = key
             return self._index
@@ -126,7 +131,7 @@ class FactService:
         if result.status in ("fact", "conflict"):
             return result
         rows, conf = self.match_rows(question, principal)
-        if rows and conf >= self.cfg.row_min_confidence and result.status == "no_match":
+        if rows and conf >= self.cfg.row_min_confidence and result.status in ("no_match", "ambiguous"):
             return FactQueryResult(question, "rows", rows=rows, confidence=conf,
                                    threshold=self.cfg.row_min_confidence, today=today)
         return result
@@ -142,8 +147,16 @@ class FactService:
         if live:
             top = live[0]
             served = [top] + [h for h in live[1:] if frozenset((top.fact.id, h.fact.id)) in self.store.conflicts]
-            return FactQueryResult(question, "conflict" if len(served) > 1 else "fact", served,
-                                   confidence=top.confidence, threshold=threshold, today=today)
+            if len(served) > 1:
+                return FactQueryResult(question, "conflict", served, confidence=top.confidence,
+                                       threshold=threshold, today=today)
+            rivals = [h for h in hits[1:] if h.fact.id != top.fact.id and h.confidence > top.confidence - _MARGIN
+                      and h.fact.status(today) == "live"]
+            if rivals:  # two different facts fit about equally well: do not pick one silently
+                return FactQueryResult(question, "ambiguous", [top, *rivals], confidence=top.confidence,
+                                       threshold=threshold, today=today)
+            return FactQueryResult(question, "fact", served, confidence=top.confidence,
+                                   threshold=threshold, today=today)
         if above:  # the best matches are expired or not valid yet
             top = above[0]
             return FactQueryResult(question, top.fact.status(today), [top], confidence=top.confidence,

@@ -22,6 +22,9 @@ STOPWORDS = frozenset(
     "a an the is are was were be do does did of to in on at for and or please i we you our it "
     "that this with by as can".split())
 
+# Bigrams spanning a function character ("的打", "是多") carry no meaning.
+_STOP_CHARS = frozenset("的是了吗呢吧啊")
+
 _lock = threading.Lock()
 _tokenizer = None
 _user_words: set[str] = set()
@@ -42,6 +45,27 @@ def _jieba(extra_words: Iterable[str] = ()):
         return _tokenizer
 
 
+def concept_token(term: str) -> str:
+    """One keyword token for a glossary term however it is written (AIP, 全印展, All in Print)."""
+    import hashlib
+
+    return "zzterm" + hashlib.blake2s(term.casefold().encode("utf-8"), digest_size=5).hexdigest()
+
+
+def canonical_text(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
+    """``text`` with each (start, end, term) span replaced by the term's concept token, so an
+    acronym and its full name count as the same single word for keyword matching."""
+    out, pos = [], 0
+    for start, end, term in sorted(spans):
+        if start < pos:
+            continue
+        out.append(text[pos:start])
+        out.append(f" {concept_token(term)} ")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").casefold()
 
@@ -55,7 +79,7 @@ def tokens(text: str, extra_words: Iterable[str] = ()) -> list[str]:
         tok = _jieba(extra_words)
         for run in runs:
             out.extend(w for w in tok.lcut(run) if w not in STOPWORDS and w.strip())
-            out.extend(run[i:i + 2] for i in range(len(run) - 1))
+            out.extend(b for b in (run[i:i + 2] for i in range(len(run) - 1)) if not (set(b) & _STOP_CHARS))
     return out
 
 

@@ -12,6 +12,7 @@ inside every read.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
@@ -267,7 +268,7 @@ class TableStore:
 def resolve_column(table: TableInfo, name: str) -> ColumnInfo:
     wanted = normalize_key(str(name))
     for match in (lambda c: normalize_key(c.name) == wanted,
-                  lambda c: wanted and any(normalize_key(p) == wanted for p in c.name.split(" / ")),
+                  lambda c: wanted and any(normalize_key(p) == wanted for p in re.split(r"\s+/\s+|\s+", c.name)),
                   lambda c: c.letter.casefold() == str(name).strip().casefold()):
         found = [c for c in table.columns if match(c)]
         if len(found) == 1:
