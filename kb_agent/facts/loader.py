@@ -189,6 +189,9 @@ def parse_facts_text(text: str, source: str) -> FactFileLoad:
                     msg = "unknown field"
                 elif err["type"] == "missing":
                     msg = "required field is missing"
+                if not top:  # a whole-fact check: point at the field it names
+                    top = next((k for k in key_lines if msg.startswith(k) or f"`{k}`" in msg), None)
+                    field_name = top
                 if fact_id:
                     msg += f" (fact '{fact_id}')"
                 issues.append(FactIssue(source, key_lines.get(top, line), field_name, msg))

@@ -1,0 +1,112 @@
+"""Answering questions from curated facts: exact, glossary-expanded, thresholds, validity,
+conflicts and access groups — through KnowledgeBase.query_facts on the real store."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kb_agent.access import EMPLOYEE, Principal
+from kb_agent.facts.answer import fact_output
+
+FINANCE = Principal("fin", frozenset({"everyone", "finance"}))
+
+
+def test_exact_question_gets_the_fact_with_source_and_validity(kb):
+    result = kb.query_facts("ESS培训每月几次？", EMPLOYEE)
+    assert result.status == "fact" and result.found
+    assert [h.fact.id for h in result.facts] == ["ess-training-frequency"]
+    assert result.confidence >= kb.settings.facts.min_confidence
+    out = fact_output(result)
+    assert "每月两次" in out.text and "hr/ess_training_notice.pdf (p. 1)" in out.text
+    assert "2026-01-05" in out.text
+    (cite,) = out.citations
+    assert cite.kind == "fact" and cite.source == "hr/ess_training_notice.pdf"
+    assert cite.locator["fact_id"] == "ess-training-frequency" and cite.locator["file"] == "facts/company.yaml"
+
+
+def test_answer_follows_the_question_language(kb):
+    out = fact_output(kb.query_facts("How often is ESS training held?", EMPLOYEE))
+    assert "twice a month" in out.text and "每月两次" not in out.text
+
+
+def test_full_name_meets_acronym_through_the_glossary(kb):
+    # The phrasings say "ESS"; the question says 员工自助服务 (the glossary's Chinese name).
+    result = kb.query_facts("员工自助服务培训多久举办一次？", EMPLOYEE)
+    assert result.status == "fact" and result.facts[0].fact.id == "ess-training-frequency"
+
+
+def test_unrelated_question_is_no_matching_fact(kb):
+    result = kb.query_facts("公司年假有几天？", EMPLOYEE)
+    assert result.status == "no_match" and not result.found
+    out = fact_output(result)
+    assert out.text.startswith("No matching fact") and not out.found and out.citations == []
+
+
+def test_expired_fact_is_not_served_as_current(kb):
+    result = kb.query_facts("AIP 2024的展位号是多少？", EMPLOYEE)
+    assert result.status == "expired" and not result.found
+    out = fact_output(result)
+    assert "expired on 2024-11-30" in out.text and "No current fact" in out.text and not out.found
+
+
+def test_renewed_fact_wins_over_its_expired_version(kb):
+    # ess-training-frequency-2025 has the same phrasing but ended 2026-01-04.
+    result = kb.facts.query("ESS培训每月几次？", EMPLOYEE, today=date(2026, 3, 1))
+    assert result.facts[0].fact.id == "ess-training-frequency"
+    old = kb.facts.query("ESS培训每月几次？", EMPLOYEE, today=date(2025, 6, 1))
+    assert old.status == "fact" and old.facts[0].fact.id == "ess-training-frequency-2025"
+
+
+def test_future_fact_says_when_it_starts(kb):
+    result = kb.facts.query("AIP 2026在哪里举办？", EMPLOYEE, today=date(2025, 6, 1))
+    assert result.status == "future"
+    assert "only valid from 2026-01-01" in fact_output(result).text
+
+
+def test_restricted_fact_is_filtered_inside_the_query(kb):
+    assert kb.query_facts("SL-500的底价是多少？", EMPLOYEE).status == "no_match"
+    result = kb.query_facts("SL-500的底价是多少？", FINANCE)
+    assert result.status == "fact" and "82%" in fact_output(result).text
+
+
+def test_conflicting_facts_are_both_shown(kb, facts_dir):
+    (facts_dir / "extra.yaml").write_text("""\
+facts:
+  - id: hotel-cap-2
+    questions: [出差住宿标准是多少？]
+    answer: 一线城市每晚 700 元。
+    source: {person: Someone in Admin}
+    valid_from: 2025-06-01
+""", encoding="utf-8")
+    kb.facts.store.reload()
+    assert any(i.kind == "conflict" for i in kb.facts.store.issues)
+    result = kb.query_facts("出差住宿标准是多少？", EMPLOYEE)
+    assert result.status == "conflict" and {h.fact.id for h in result.facts} == {"hotel-cap", "hotel-cap-2"}
+    out = fact_output(result)
+    assert "disagree" in out.text and "600" in out.text and "700" in out.text
+
+
+def test_threshold_comes_from_settings(make_kb):
+    question = "ESS培训一个月有几次？"  # a paraphrase: partial keyword overlap
+    loose = make_kb(min_confidence=0.3).query_facts(question, EMPLOYEE)
+    assert loose.status == "fact" and 0.3 <= loose.confidence < 0.99
+    strict = make_kb(min_confidence=0.99).query_facts(question, EMPLOYEE)
+    assert strict.status == "no_match" and strict.confidence == pytest.approx(loose.confidence)
+
+
+def test_edits_are_picked_up_without_restart(kb, facts_dir):
+    path = facts_dir / "company.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("每月两次，分别", "每月三次，分别"), encoding="utf-8")
+    kb.facts.store.reload()
+    assert "每月三次" in fact_output(kb.query_facts("ESS培训每月几次？", EMPLOYEE)).text
+
+
+@pytest.mark.slow
+def test_hybrid_matching_with_the_real_embedder(make_kb):
+    kb = make_kb(embeddings=True)
+    result = kb.query_facts("员工自助服务培训一个月办几次？", EMPLOYEE)
+    assert result.status == "fact" and result.facts[0].fact.id == "ess-training-frequency"
+    assert result.facts[0].semantic is not None
+    assert kb.query_facts("食堂几点开饭？", EMPLOYEE).status == "no_match"
