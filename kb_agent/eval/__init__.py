@@ -1,0 +1,1 @@
+"""The evaluation harness: `kb-agent eval FILE.jsonl...` (see docs/eval.md)."""

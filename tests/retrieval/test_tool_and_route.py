@@ -1,0 +1,101 @@
+"""doc_retrieve through the real Qwen-Agent loop (fake LLM server) in both tool-call modes,
+the offline document route, and the `kb-agent search` command."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kb_agent.access import EMPLOYEE
+from kb_agent.answering import Answerer
+from kb_agent.tooling import TurnRecorder, load_tool_class
+from tests.fakellm import Call, Say, last_tool_result
+
+QUESTION = "在产品售后流程里，AM负责哪些事情？"
+AFTER_SALES = "processes/after_sales_process.docx"
+
+
+def llm_env(fake_llm, raw: bool) -> dict[str, str]:
+    return {"KB_AGENT_LLM": "openai", "KB_AGENT_OPENAI__MODEL_SERVER": fake_llm.url,
+            "KB_AGENT_OPENAI__MODEL": "fake-qwen", "KB_AGENT_OPENAI__USE_RAW_API": str(raw).lower(),
+            "KB_AGENT_AGENT__TOOLS": json.dumps(["glossary_lookup", "doc_retrieve"]),
+            "KB_AGENT_EMBEDDER__NUM_THREADS": "1"}
+
+
+def answer_with_citation(request: dict) -> Say:
+    result = last_tool_result(request)
+    assert f"[1] {AFTER_SALES} — 产品售后流程 > 客户经理职责" in result, result
+    assert "AM → Account Manager / 客户经理" in result          # the expansion is shown to the model
+    return Say("客户经理（AM）接收维修请求并在CRM中创建服务请求，24小时内联系客户 [1]。")
+
+
+@pytest.mark.parametrize("raw", [False, True], ids=["prompt-tool-calls", "native-tool-calls"])
+def test_doc_retrieve_through_the_agent_loop_cites_passages(fake_llm, cli, chunk_store, raw):
+    fake_llm.enqueue(Call("doc_retrieve", {"query": "AM在售后流程里负责什么", "top_k": 3}), answer_with_citation)
+
+    result = cli("ask", "--json", QUESTION, env=llm_env(fake_llm, raw))
+
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["mode"] == "llm" and "[1]" in out["answer"]
+    assert out["tool_calls"] == [{"name": "doc_retrieve", "arguments": {"query": "AM在售后流程里负责什么", "top_k": 3}}]
+    first = out["citations"][0]
+    assert first["source"] == AFTER_SALES and first["kind"] == "document"
+    assert first["locator"]["heading_path"] == ["产品售后流程", "客户经理职责"]
+    assert 0 < first["score"] <= 1 and "CRM" in first["text"]
+    assert len(out["citations"]) == 3
+    assert "doc_retrieve" in json.dumps(fake_llm.requests[0], ensure_ascii=False)
+
+
+def test_tool_reports_no_relevant_passage_and_bad_arguments(kb):
+    tool = load_tool_class("doc_retrieve", kb.settings.agent.tools_dir)({"kb": kb, "principal": EMPLOYEE,
+                                                                        "recorder": (rec := TurnRecorder())})
+    text = tool.call(json.dumps({"query": "Who won the football world cup in 1998?"}))
+    assert text.startswith("No relevant passage found") and "do not guess" in text
+    assert rec.events[-1].output.found is False and rec.events[-1].output.citations == []
+    assert tool.call({"query": "ESS", "top_k": 0}).startswith("Invalid arguments: top_k")
+    assert "unknown filter" in tool.call({"query": "ESS", "filters": {"folder": ["hr"]}})
+    text = tool.call({"query": "培训", "filters": {"folders": ["hr"], "file_types": ["pdf"]}})
+    assert "[1] hr/ess_training_notice.pdf" in text and "products/" not in text
+
+
+def test_tool_never_shows_an_employee_restricted_passages(kb):
+    tool = load_tool_class("doc_retrieve", kb.settings.agent.tools_dir)({"kb": kb, "principal": EMPLOYEE})
+    text = tool.call({"query": "SL-500 floor price CFO approval", "top_k": 10})
+    assert "finance/" not in text and "82%" not in text
+
+
+def test_offline_router_answers_with_labelled_excerpts(kb):
+    answer = Answerer(kb.settings, kb).ask(QUESTION, EMPLOYEE)
+    assert answer.mode == "offline" and answer.route == "doc" and answer.found
+    assert "原文摘录" in answer.answer and f"[1] {AFTER_SALES}" in answer.answer
+    assert answer.citations[0].source == AFTER_SALES and answer.citations[0].locator["label"] == "产品售后流程 > 客户经理职责"
+    assert answer.tool_calls[0]["name"] == "doc_retrieve"
+    unknown = Answerer(kb.settings, kb).ask("今天天气怎么样？", EMPLOYEE)
+    assert unknown.route is None and not unknown.found and not unknown.citations
+
+
+def test_search_cli_json_and_batch(cli, chunk_store, tmp_path):
+    env = {"KB_AGENT_EMBEDDER__NUM_THREADS": "1"}
+    result = cli("search", "AM在售后流程里负责什么", "--top-k", "2", "--json", env=env)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert "Account Manager" in out["expanded_query"] and out["found"] is True
+    assert len(out["hits"]) == 2
+    hit = out["hits"][0]
+    assert set(hit) >= {"source", "locator", "score", "text"}
+    assert hit["source"] == AFTER_SALES and hit["locator"]["label"] == "产品售后流程 > 客户经理职责"
+
+    text = cli("search", "How many pages per minute does the SL-500 print?", env=env)
+    assert text.exit_code == 0 and "slide 2" in text.stdout
+    assert cli("search", "今天天气怎么样", env=env).exit_code == 1
+
+    batch = tmp_path / "q.jsonl"
+    batch.write_text('{"id": "a", "query": "ESS培训每月几次"}\nnot json\n{"id": "b", "question": "hotel cap"}\n',
+                     encoding="utf-8")
+    lines = [json.loads(x) for x in cli("search", "--batch", str(batch), env=env).stdout.splitlines()]
+    assert [x.get("id") for x in lines] == ["a", None, "b"]
+    assert lines[0]["hits"][0]["source"] == "hr/ess_training_notice.pdf"
+    assert "q.jsonl:2" in lines[1]["error"]
+    assert cli("search", "--json", env=env).exit_code != 0               # neither QUERY nor --batch
