@@ -31,7 +31,7 @@ class PdfParser:
             doc = pymupdf.open(path)
         except Exception as exc:  # noqa: BLE001 - PyMuPDF raises several types for broken files
             log.info("%s: PyMuPDF cannot open (%s); trying pdfminer", path, exc)
-            return _pdfminer(path, options, f"PyMuPDF: {exc}")
+            return _pdfminer(path, options, f"PyMuPDF: {type(exc).__name__}")
         with doc:
             if doc.needs_pass:
                 raise ParseError(str(path), "encrypted (password-protected PDF)")

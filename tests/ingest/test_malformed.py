@@ -1,0 +1,164 @@
+"""Bad input never stops the run: every malformed file ends in a correct report line and the
+good files beside it are ingested. Real files, real worker processes, real store."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from kb_agent.config import IngestSettings
+from kb_agent.ingest.pipeline import Ingestor
+from kb_agent.store.chunks import ChunkStore
+from tests.ingest import helpers
+from tests.ingest.helpers import HashEmbedder
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _xls(path: Path) -> Path:
+    import xlwt
+
+    wb = xlwt.Workbook()
+    ws = wb.add_sheet("Legacy")
+    ws.write_merge(0, 0, 0, 1, "旧版报价表")
+    for c, h in enumerate(["型号", "标价"]):
+        ws.write(1, c, h)
+    ws.write(2, 0, "SL-500")
+    ws.write(2, 1, 3999)
+    wb.save(str(path))
+    return path
+
+
+def _broken_xref_pdf(path: Path) -> Path:
+    good = helpers.make_pdf(path, ["交叉引用表损坏 still readable"]).read_bytes()
+    start = good.rindex(b"startxref")
+    path.write_bytes(good[:start] + b"startxref\n999999\n%%EOF\n")  # xref offset points nowhere
+    return path
+
+
+@pytest.fixture
+def messy(tmp_path) -> Path:
+    d = tmp_path / "messy"
+    d.mkdir()
+    (d / "good.md").write_text("# 正常\n这个文件没问题。\n", encoding="utf-8")
+    (d / "zero.pdf").write_bytes(b"")
+    good_pdf = helpers.make_pdf(tmp_path / "src.pdf", ["第一页内容", "第二页内容"]).read_bytes()
+    (d / "truncated.pdf").write_bytes(good_pdf[: len(good_pdf) // 3])
+    (d / "random.pdf").write_bytes(os.urandom(4000))
+    helpers.make_pdf(d / "locked.pdf", ["secret"], encrypt_password="pw")
+    _broken_xref_pdf(d / "broken_xref.pdf")
+    buf = io.BytesIO()
+    helpers.render_text_image(["x"]).save(buf, format="PNG")
+    (d / "image_named.pdf").write_bytes(buf.getvalue())
+    (d / "text_named.docx").write_text("just text", encoding="utf-8")
+    helpers.make_docx(d / "a_docx_named.pptx")
+    (d / "encrypted.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(2000))
+    _zip(d / "bomb_size.docx", {"[Content_Types].xml": b"<x/>", "word/document.xml": b"\0" * (30 * 2**20)})
+    _zip(d / "bomb_ratio.xlsx", {"xl/workbook.xml": b"\0" * (12 * 2**20)})
+    _zip(d / "corrupt.xlsx", {"[Content_Types].xml": b"<<<", "xl/workbook.xml": b"not xml"})
+    (d / "big.txt").write_text("大" * 200000, encoding="utf-8")
+    (d / "old.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    os.mkfifo(d / "pipe.txt")
+    _xls(d / "legacy.xls")
+    helpers.make_pdf(d / "thousand_pages.pdf", [f"p{i}" for i in range(1, 1201)], fontname="helv")
+    return d
+
+
+def test_malformed_files_each_get_a_correct_report_line(tmp_path, messy):
+    store = ChunkStore(tmp_path / "kb.sqlite3")
+    settings = IngestSettings(workers=2, max_file_mb=0.5, max_unzipped_mb=20, max_pages=1000, parse_timeout_s=120)
+    report = Ingestor(store, HashEmbedder(), settings).run([messy])
+    got = {f.path: (f.status, f.reason or "") for f in report.files}
+    expect = {
+        "good.md": ("ok", ""),
+        "zero.pdf": ("skipped", "empty file (0 bytes)"),
+        "random.pdf": ("failed", "content does not match suffix .pdf (unrecognised content)"),
+        "locked.pdf": ("failed", "encrypted (password-protected PDF)"),
+        "image_named.pdf": ("failed", "content does not match suffix .pdf (looks like PNG)"),
+        "text_named.docx": ("failed", "content does not match suffix .docx (unrecognised content)"),
+        "a_docx_named.pptx": ("failed", "not a valid .pptx package (missing ppt/presentation.xml)"),
+        "encrypted.xlsx": ("failed", "encrypted (password-protected Office file)"),
+        "bomb_size.docx": ("failed", "archive expands to 30 MiB, over the 20 MiB cap (zip bomb?)"),
+        "big.txt": ("skipped", "too large (0.6 MiB > ingest.max_file_mb 0.5)"),
+        "old.doc": ("skipped", "old binary Word format (.doc) is not supported: save it as .docx"),
+        "pipe.txt": ("skipped", "not a regular file"),
+        "thousand_pages.pdf": ("ok", "only the first 1000 of 1200 pages parsed (ingest.max_pages)"),
+    }
+    for name, line in expect.items():
+        assert got[name] == line, name
+    assert got["bomb_ratio.xlsx"][0] == "failed" and got["bomb_ratio.xlsx"][1].startswith("compression ratio")
+    assert got["corrupt.xlsx"][0] == "failed" and got["corrupt.xlsx"][1].startswith("corrupt Excel file")
+    assert got["truncated.pdf"] == ("failed", "corrupt or truncated PDF (PyMuPDF: FileDataError)")
+    assert got["broken_xref.pdf"] == ("ok", "")  # repaired on open
+    assert got["legacy.xls"] == ("ok", "")
+    assert len(got) == 18 and report.exit_code == 0
+    texts = {c.source: c.text for _, c in store.iter_chunks()}
+    assert "still readable" in texts["broken_xref.pdf"]
+    assert texts["legacy.xls"] == "[旧版报价表] 型号: SL-500; 标价: 3999"
+    pages = [c.locator.page for _, c in store.iter_chunks() if c.source == "thousand_pages.pdf"]
+    assert pages == list(range(1, 1001))
+    assert store.integrity_problems() == []
+
+
+def test_timeout_kills_the_worker_and_the_run_goes_on(tmp_path):
+    d = tmp_path / "slow"
+    d.mkdir()
+    helpers.make_pdf(d / "huge.pdf", [f"page {i}" for i in range(1, 4001)], fontname="helv")
+    (d / "after.md").write_text("# 之后\n后面的文件照常处理。\n", encoding="utf-8")
+    store = ChunkStore(tmp_path / "kb.sqlite3")
+    report = Ingestor(store, HashEmbedder(), IngestSettings(workers=1, parse_timeout_s=0.5)).run([d])
+    got = {f.path: (f.status, f.reason) for f in report.files}
+    assert got == {"huge.pdf": ("failed", "timed out after 0.5 s"), "after.md": ("ok", None)}
+    assert store.source("huge.pdf").status == "failed"
+
+
+_UNREADABLE = textwrap.dedent("""
+    import sys, json
+    from pathlib import Path
+    from kb_agent.config import IngestSettings
+    from kb_agent.ingest.pipeline import Ingestor
+    from kb_agent.store.chunks import ChunkStore
+    from tests.ingest.helpers import HashEmbedder
+    d = Path(sys.argv[1])
+    rep = Ingestor(ChunkStore(d / "kb.sqlite3"), HashEmbedder(), IngestSettings(workers=1)).run([d / "docs"])
+    print(json.dumps({f.path: [f.status, f.reason] for f in rep.files}))
+""")
+
+
+def _drop_file_capabilities() -> None:
+    """Root ignores file permissions through CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH: drop both
+    from the bounding set, so the exec'd child is bound by permissions like any user."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+        if libc.prctl(24, cap, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "secret.md").write_text("# x\nno access\n", encoding="utf-8")
+    os.chmod(docs / "secret.md", 0o000)
+    (docs / "open.md").write_text("# y\nreadable\n", encoding="utf-8")
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _UNREADABLE, str(tmp_path)], capture_output=True, text=True,
+                          cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120,
+                          preexec_fn=_drop_file_capabilities if os.geteuid() == 0 else None)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got == {"open.md": ["ok", None], "secret.md": ["failed", "permission denied"]}
