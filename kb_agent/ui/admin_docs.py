@@ -106,6 +106,8 @@ def build_docs_tab(ctx: WebContext):
             return '<div class="kb-notice">No file was accepted.</div>', refused
         summary, rows = run_ingest(ctx, accepted, progress)
         rows = [r for r in rows if any(r)]
+        if refused:
+            summary = summary.replace("</div>", f" {len(refused)} file(s) refused before ingestion.</div>", 1)
         return summary, refused + rows if (refused or rows) else table_or_empty([], 4)
 
     def ingest_folder(folder: str, request: gr.Request, progress=gr.Progress()):
