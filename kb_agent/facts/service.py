@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable
@@ -82,6 +83,7 @@ class FactService:
         self._index_key: tuple | None = None
         self._vector_cache: dict = {}
         self._lock = threading.Lock()
+        self._words: tuple[float, tuple[str, ...]] | None = None
 
     # -- parts ---------------------------------------------------------------------------
     @property
@@ -93,8 +95,15 @@ class FactService:
     def ingest_hook(self) -> SpreadsheetHook:
         return SpreadsheetHook(self.tables, self.row_tokens, self.cfg.exclude_folders, self.cfg.max_rows_per_sheet)
 
+    def words(self) -> tuple[str, ...]:
+        """Glossary terms for the tokenizer, rebuilt at most once a second (per-row calls)."""
+        now = time.monotonic()
+        if self._words is None or now - self._words[0] > 1.0:
+            self._words = (now, tuple(self.user_words()))
+        return self._words[1]
+
     def row_tokens(self, text: str) -> list[str]:
-        return tokens(text, self.user_words())
+        return tokens(text, self.words())
 
     def expand(self, text: str) -> str:
         return self.understand(text).expanded_query
@@ -105,7 +114,7 @@ class FactService:
 
     def index(self) -> FactIndex:
         facts = self.store.current()
-        words = tuple(self.user_words())
+        words = self.words()
         key = (self.store.version, words)
         with self._lock:
             if self._index is None or self._index_key != key:
@@ -167,11 +176,11 @@ class FactService:
         """Rows whose values cover the question best; the row confidence is the share of the
         question's content words found in the row (values, column names, table name)."""
         terms = self.understand(question)
-        words = [w for w in dict.fromkeys(content_words(question, self.user_words())) if w not in QUESTION_WORDS]
+        words = [w for w in dict.fromkeys(content_words(question, self.words())) if w not in QUESTION_WORDS]
         if not words:
             return [], 0.0
         alias = _aliases(terms)
-        candidates = self.tables.search_rows(tokens(terms.expanded_query, self.user_words()), principal, 30)
+        candidates = self.tables.search_rows(tokens(terms.expanded_query, self.words()), principal, 30)
         scored = []
         for hit in candidates:
             values = normalize(" ".join(c.text for c in hit.cells))

@@ -30,18 +30,23 @@ _tokenizer = None
 _user_words: set[str] = set()
 
 
+_last_words: object = None
+
+
 def _jieba(extra_words: Iterable[str] = ()):
-    global _tokenizer
+    global _tokenizer, _last_words
     with _lock:
         if _tokenizer is None:
             import jieba
 
             jieba.setLogLevel(60)
             _tokenizer = jieba.Tokenizer()
-        for w in extra_words:
-            if w and w not in _user_words and len(w) >= 2:
-                _tokenizer.add_word(w, freq=2_000_000)
-                _user_words.add(w)
+        if extra_words is not _last_words:  # the same tuple again: nothing new to add
+            for w in extra_words:
+                if w and w not in _user_words and len(w) >= 2:
+                    _tokenizer.add_word(w, freq=2_000_000)
+                    _user_words.add(w)
+            _last_words = extra_words
         return _tokenizer
 
 
