@@ -69,7 +69,7 @@ class KnowledgeBase:
         if service is None:
             from kb_agent.facts.service import FactService
 
-            service = FactService(self.settings, self.understand, self._glossary_words, self._shared_embedder)
+            service = FactService(self.settings, self.understand, self._glossary_words, lambda: self.embedder)
             self.__dict__["_facts"] = service
         return service
 
@@ -85,16 +85,6 @@ class KnowledgeBase:
     def _glossary_words(self) -> list[str]:
         g = self.glossary
         return g.terms() + sorted({n for e in g.entries for n in e.chinese_names()})
-
-    def _shared_embedder(self):
-        """``self.embedder`` when set (the ingestion pipeline's), else created once and shared."""
-        embedder = getattr(self, "embedder", None)
-        if embedder is None:
-            from kb_agent.embed.factory import create_embedder
-
-            embedder = create_embedder(self.settings.embedder)
-            self.__dict__["embedder"] = embedder
-        return embedder
 
     # -- ingestion (kb_agent/ingest, kb_agent/store) --------------------------------------------
     @property
