@@ -9,6 +9,7 @@ the signed-in user of *that* request.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Iterator
 
 import gradio as gr
@@ -20,6 +21,7 @@ from kb_agent.ui.render import answer_messages, notice_message
 
 log = logging.getLogger(__name__)
 
+STREAM_INTERVAL_S = 0.05  # at most ~20 screen updates a second while an answer streams
 EXAMPLES = [
     "什么是AAP？",
     "AM代表什么职位？",
@@ -84,8 +86,13 @@ def respond(ctx: WebContext, question: str, chat: list, history: list,
     try:
         principal = ctx.principal(request.username)
         final = None
+        last_sent = 0.0
         for update in ctx.answerer.stream(question, principal, _history_for_llm(history)):
             final = update
+            now = time.monotonic()
+            if not update.done and now - last_sent < STREAM_INTERVAL_S:
+                continue  # coalesce token bursts: each update re-sends the turn to the browser
+            last_sent = now
             text = _strip_offline_notice(update.text)
             citations = update.answer.citations if update.done and update.answer else None
             yield "", chat + answer_messages(text, update.events, lang, citations), history
