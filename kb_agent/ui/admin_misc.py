@@ -25,7 +25,7 @@ def build_facts_tab(ctx: WebContext):
         errors = [i for i in issues if getattr(i, "kind", "") != "conflict"]
         expired = sum(1 for r in rows if r[1] == "expired")
         head = (f'<div class="{"kb-notice" if issues else "kb-ok"}" id="kb-facts-status">'
-                f"{len(rows)} fact(s) live · {expired} expired · {len(conflicts)} conflict(s) · "
+                f"{len(rows)} fact(s) · {expired} expired · {len(conflicts)} conflict(s) · "
                 f"{len(errors)} error(s)</div>")
         items = "".join(f"<li>{html.escape(str(i))}</li>" for i in issues)
         return head + (f"<ul>{items}</ul>" if items else ""), table_or_empty(rows, 6)

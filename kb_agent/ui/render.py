@@ -63,16 +63,21 @@ def _label(locator: dict[str, Any]) -> str:
     return str(locator.get("label") or locator.get("kind") or "")
 
 
-def citations_block(citations: Iterable[Citation], lang: str, downloadable=lambda c: True) -> str:
-    """Markdown list under an answer: number, file, place, passage; a link where allowed."""
+def citations_block(citations: Iterable[Citation], lang: str, downloadable=lambda c: True,
+                    answer_text: str = "") -> str:
+    """Markdown list under an answer: number, file, place, passage; a link where allowed.
+    A passage the answer already quotes (offline answers do) is not repeated."""
+    quoted = " ".join(answer_text.split())
     items = []
     for i, c in enumerate(citations, 1):
         name = PurePosixPath(c.source).name or c.source
         place = _label(c.locator)
         title = f"**{html.escape(name)}**" + (f" · {html.escape(place)}" if place else "")
-        if c.kind == "document" and downloadable(c):
+        if c.kind != "glossary" and downloadable(c):  # facts and tables cite files too
             title = f"[{title}]({file_href(c.source, c.locator)})"
         text = " ".join((c.text or "").split())
+        if text and text[:80] in quoted:
+            text = ""
         if len(text) > PASSAGE_CHARS:
             text = text[:PASSAGE_CHARS].rstrip() + " …"
         kind = "" if c.kind == "document" else f" `{c.kind}`"
@@ -96,7 +101,7 @@ def answer_messages(text: str, events: list[ToolEvent], lang: str, citations: li
     if card:  # the card already shows the glossary entries; list only the other sources
         citations = [c for c in citations or [] if c.kind != "glossary"]
     if citations:
-        body += citations_block(citations, lang, downloadable)
+        body += citations_block(citations, lang, downloadable, answer_text=text or "")
     if body:
         msgs.append({"role": "assistant", "content": body})
     return msgs

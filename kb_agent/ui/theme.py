@@ -27,6 +27,8 @@ footer { display: none !important; }
 table.kb-card { border-collapse: collapse; margin: 2px 0 8px; font-size: 14px; min-width: 60%; }
 table.kb-card th { background: #eef3fb; color: #1f5fbf; text-align: left; padding: 4px 10px; font-weight: 600; }
 table.kb-card td { border-top: 1px solid #e3e8f0; padding: 4px 10px; }
+#kb-chat button.example { border: 1px solid #d6e0ee; border-radius: 12px; background: #f7f9fc; }
+#kb-chat button.example:hover { border-color: #1f5fbf; background: #eef3fb; }
 .kb-stat { font-size: 14px; color: #33415c; }
 """
 
