@@ -81,12 +81,14 @@ def _page_text(page) -> str:
             tables = list(page.find_tables().tables)
     except Exception:  # noqa: BLE001 - table detection is best effort
         tables = []
-    if not tables:
-        return page.get_text("text", sort=True)
     boxes = [t.bbox for t in tables]
     parts = []
+    # Blocks sorted top-to-bottom, left-to-right: reading order without the (slow, pure
+    # Python) word-level sort of get_text("text", sort=True).
     for b in page.get_text("blocks", sort=True):
         x0, y0, x1, y1, txt = b[:5]
+        if b[6] != 0:  # an image block
+            continue
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         if not any(bx0 <= cx <= bx1 and by0 <= cy <= by1 for bx0, by0, bx1, by1 in boxes):
             parts.append(txt.strip())
