@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import typer
 
@@ -16,7 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest(ctx: typer.Context,
-           paths: List[Path] = typer.Argument(..., help="Files and folders to ingest (folders recursively)."),
+           paths: Optional[List[Path]] = typer.Argument(None, help="Files and folders to ingest (folders recursively)."),
+           sample: bool = typer.Option(False, "--sample", help="Also ingest the shipped sample knowledge base "
+                                       "(ingest.sample_kb_dir)."),
            as_json: bool = typer.Option(False, "--json", help="Print the report as one JSON document."),
            quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar.")) -> None:
     """Ingest documents: unchanged files are skipped, edited ones replaced, deleted ones removed.
@@ -24,6 +26,11 @@ def ingest(ctx: typer.Context,
     Exit status 1 only when nothing could be ingested; 2 when the store is unusable.
     """
     kb = state(ctx).kb()
+    paths = list(paths or [])
+    if sample:
+        paths.append(kb.settings.ingest.sample_kb_dir)
+    if not paths:
+        raise typer.BadParameter("give at least one PATH, or --sample")
     show = not quiet and sys.stderr.isatty()
     if show:
         from rich.console import Console

@@ -194,3 +194,16 @@ def test_cli_json_contract(cli, tmp_path, kb_folder):
     assert res.exit_code == 1 and json.loads(res.stdout)["files"][0]["status"] == "skipped"
     res = cli("ingest", str(kb_folder / "a.md"))
     assert res.exit_code == 0 and "unchanged a.md (1 chunks)" in " ".join(res.stdout.split())
+
+
+def test_sample_kb_is_ingested_on_first_start_only(tmp_path, kb_folder):
+    from kb_agent.config import load_settings
+    from kb_agent.ingest.sample import ingest_sample_if_empty
+    from kb_agent.kb import KnowledgeBase
+
+    kb = KnowledgeBase(load_settings(data_dir=tmp_path / "data", ingest={"sample_kb_dir": kb_folder, "workers": 1}))
+    kb.__dict__["_embedder"] = HashEmbedder()
+    kb.ingest_hooks.clear()
+    first = ingest_sample_if_empty(kb)
+    assert first.totals()["ok"] == 5 and kb.chunk_store.count() > 0
+    assert ingest_sample_if_empty(kb) is None
