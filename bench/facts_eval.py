@@ -31,6 +31,12 @@ OUT_OF_SCOPE = [
     "SL-500的保修期是多久？", "Who is the CEO?", "北京办事处有停车位吗？", "GWS支持哪些操作系统？",
     "AIP展会有多少参观者？", "报销需要哪些发票？",
 ]
+# Same subject as a fact, different question: no fact may be served (table rows may answer).
+TRAPS = [
+    "全印展2026的展位搭建由哪个部门负责？", "Which department is responsible for the booth setup at AIP 2026?",
+    "Which department organises the ESS training?", "ESS培训的讲师是谁？", "SL-500的保修期是多久？",
+    "报销超标部分由谁审批？", "MPS按什么收费？", "AIP 2026有哪些新品发布？",
+]
 
 
 def main() -> None:
@@ -70,10 +76,19 @@ def main() -> None:
             if args.verbose or result.found:
                 print(f"{'FP ' if result.found else 'ok '} {q}: {result.status} {result.confidence:.2f} "
                       f"{[h.fact.id for h in result.facts]}")
+        wrong_fact = 0
+        for q in TRAPS:
+            result = kb.query_facts(q, EMPLOYEE)
+            served = result.status in ("fact", "conflict")
+            wrong_fact += served
+            if args.verbose or served:
+                print(f"{'WRONG' if served else 'ok '} {q}: {result.status} {result.confidence:.2f} "
+                      f"{[h.fact.id for h in result.facts]}")
         mode = "keyword only" if args.no_embeddings else f"hybrid ({settings.embedder.backend})"
         print(f"mode: {mode}")
         print(f"answered correctly: {correct}/{len(items)} ({correct / len(items):.0%})")
         print(f"out-of-scope answered (false positives): {false_pos}/{len(OUT_OF_SCOPE)}")
+        print(f"same-subject traps answered with a fact (wrong facts): {wrong_fact}/{len(TRAPS)}")
         print(f"tables loaded in {load_s * 1000:.0f} ms; fact index built in {index_s * 1000:.0f} ms")
         print(f"query latency: median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
 

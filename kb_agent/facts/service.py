@@ -125,7 +125,7 @@ class FactService:
                     except Exception as exc:  # no model available: keyword matching still works
                         log.warning("facts: no embedder (%s); keyword matching only", exc)
                 self._index = FactIndex(facts, self.expand, self.canonical, words, embedder, self._vector_cache,
-                                        self.cfg.embed_low, self.cfg.embed_high)
+                                        self.cfg.embed_low, self.cfg.embed_high, self.cfg.embed_min_keyword)
                 self._index_key = key
             return self._index
 
