@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 from kb_agent.chunk import Chunk, Locator, text_hash
 from kb_agent.config import IngestSettings
 from kb_agent.embed.base import Embedder
+from kb_agent.errors import EmbeddingError
 from kb_agent.ingest.hooks import IngestHook
 from kb_agent.ingest.model import ParseOptions
 from kb_agent.ingest.parsers import parser_for, skip_reason
@@ -27,7 +28,7 @@ from kb_agent.store.chunks import ChunkStore, SourceRecord
 
 log = logging.getLogger(__name__)
 #: Failures worth retrying on the next run even when the file did not change.
-_TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied")
+_TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied", "embedding failed")
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,11 @@ class Ingestor:
                     self._notify_remove(rec.path, [])
                     self.store.remove_source(rec.path)
                     report.removed.append(rec.path)
-        report.embedded += self._backfill()
+        try:
+            report.embedded += self._backfill()
+        except EmbeddingError as exc:
+            log.warning("backfill of missing vectors failed: %s", exc)
+            report.errors.append(f"embedding backfill failed: {exc.message}")
         order = {t.source: i for i, t in enumerate(tasks)}
         report.files.sort(key=lambda f: (order.get(f.path, -1), f.path))
         report.generation = self.store.generation()
@@ -180,13 +185,21 @@ class Ingestor:
                               access_groups=task.access_groups, root=str(task.root), size=st.st_size,
                               doc_title=result.title or task.path.stem, file_type=suffix.lstrip("."),
                               signature=self.signature, ingested_at=time.time())
-        if not result.ok:
-            reason = result.reason or "failed"
-            kept = prev.chunks if prev else 0
-            if kept:
-                reason += f" (previous version kept: {kept} chunks)"
-            self.store.record_outcome(_replace(record, status="failed", reason=reason))
-            return FileOutcome(task.source, "failed", kept, reason, root=str(task.root), seconds=result.seconds)
+        if result.ok:
+            try:
+                return self._commit_ok(task, st, digest, prev, result, report, record)
+            except EmbeddingError as exc:  # the backend failed: this file fails, the run goes on
+                log.warning("embedding failed for %s: %s", task.source, exc)
+                result = ParseResult(False, reason=f"embedding failed: {exc.message}"[:300], seconds=result.seconds)
+        reason = result.reason or "failed"
+        kept = prev.chunks if prev else 0
+        if kept:
+            reason += f" (previous version kept: {kept} chunks)"
+        self.store.record_outcome(_replace(record, status="failed", reason=reason))
+        return FileOutcome(task.source, "failed", kept, reason, root=str(task.root), seconds=result.seconds)
+
+    def _commit_ok(self, task: FileTask, st, digest: str, prev: SourceRecord | None, result: ParseResult,
+                   report: IngestReport, record: SourceRecord) -> FileOutcome:
         metadata = {"doc_title": record.doc_title, "mtime": st.st_mtime, "content_hash": digest,
                     "access_groups": list(task.access_groups), "file_type": record.file_type}
         chunks = [Chunk(text=p.text, source=task.source, locator=p.locator,

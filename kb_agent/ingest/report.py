@@ -44,6 +44,7 @@ class IngestReport:
     embed_cached: int = 0  # chunks whose vector came from the cache
     generation: int = 0
     store_chunks: int = 0
+    errors: list[str] = field(default_factory=list)  # run-level problems (not one file's)
 
     def totals(self) -> dict[str, int]:
         t = {"files": len(self.files), "ok": 0, "unchanged": 0, "skipped": 0, "failed": 0,
@@ -65,4 +66,5 @@ class IngestReport:
     def to_dict(self) -> dict[str, Any]:
         return {"files": [f.to_dict() for f in self.files], "removed": self.removed, "totals": self.totals(),
                 "embedded": self.embedded, "embed_cached": self.embed_cached, "model_id": self.model_id,
-                "generation": self.generation, "store_chunks": self.store_chunks, "seconds": round(self.seconds, 3)}
+                "generation": self.generation, "store_chunks": self.store_chunks, "errors": self.errors,
+                "seconds": round(self.seconds, 3)}

@@ -162,3 +162,27 @@ def test_unreadable_file_is_reported(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     got = json.loads(proc.stdout.strip().splitlines()[-1])
     assert got == {"open.md": ["ok", None], "secret.md": ["failed", "permission denied"]}
+
+
+def test_a_worker_that_dies_gives_parser_crashed_and_the_pool_recovers(tmp_path):
+    """A segfault or an out-of-memory kill looks like this from the parent: the worker is gone."""
+    import signal
+    import threading
+
+    from kb_agent.ingest.model import ParseOptions
+    from kb_agent.ingest.worker import ParsePool
+
+    big = helpers.make_pdf(tmp_path / "big.pdf", [f"page {i}" for i in range(1, 4001)], fontname="helv")
+    small = tmp_path / "small.md"
+    small.write_text("# ok\nfine\n", encoding="utf-8")
+    with ParsePool(1, 120) as pool:
+        def kill_soon():
+            import time as _t
+
+            _t.sleep(1.0)
+            os.kill(pool._workers[0].proc.pid, signal.SIGKILL)
+
+        threading.Thread(target=kill_soon, daemon=True).start()
+        got = dict(pool.run([("big", big, ParseOptions()), ("small", small, ParseOptions())]))
+    assert got["big"].ok is False and got["big"].reason == "parser crashed (worker exit code -9)"
+    assert got["small"].ok and got["small"].pieces[0].text == "fine"

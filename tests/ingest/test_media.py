@@ -56,3 +56,17 @@ def test_video_keyframes_are_ocred_with_time_spans(tmp_path):
     got = [(s.locator.start_s, s.locator.end_s, s.text.replace(" ", "")) for s in doc.sections]
     assert got == [(0.0, 2.0, "SpringlakeSL-500"), (2.0, 4.0, "硒鼓寿命6000页")]
     assert doc.notes == [NO_ASR]
+
+
+def test_phone_photo_with_exif_rotation_is_turned_upright(tmp_path):
+    from PIL import Image
+
+    upright = helpers.render_text_image(["报销单 Expense form", "金额 600 元"])
+    sideways = upright.rotate(90, expand=True)  # how the camera stored it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    path = tmp_path / "IMG_0001.JPG"
+    sideways.save(path, format="JPEG", quality=90, exif=exif)
+    doc = parser_for(".jpg").parse(path, ParseOptions())
+    text = doc.sections[0].text.replace(" ", "")
+    assert "报销单" in text and "600元" in text

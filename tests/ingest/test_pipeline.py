@@ -207,3 +207,27 @@ def test_sample_kb_is_ingested_on_first_start_only(tmp_path, kb_folder):
     first = ingest_sample_if_empty(kb)
     assert first.totals()["ok"] == 5 and kb.chunk_store.count() > 0
     assert ingest_sample_if_empty(kb) is None
+
+
+class FlakyEmbedder(HashEmbedder):
+    """Fails while ``down`` is set, like a remote embedding service that is unreachable."""
+
+    down = True
+
+    def embed_documents(self, texts):
+        from kb_agent.errors import EmbeddingError
+
+        if self.down and texts:
+            raise EmbeddingError("DashScope embedding request failed (HTTP 503)")
+        return super().embed_documents(texts)
+
+
+def test_embedding_backend_failure_fails_files_not_the_run(tmp_path, kb_folder):
+    store, emb = ChunkStore(tmp_path / "kb.sqlite3"), FlakyEmbedder()
+    rep = run(store, emb, [kb_folder])
+    assert {f.status for f in rep.files if f.path != "notes.xyz"} == {"failed"}
+    assert lines(rep)["a.md"][2] == "embedding failed: DashScope embedding request failed (HTTP 503)"
+    assert store.count() == 0 and rep.exit_code == 1
+    emb.down = False  # the service is back: the failures are retried although the files did not change
+    rep = run(store, emb, [kb_folder])
+    assert {f.status for f in rep.files if f.path != "notes.xyz"} == {"ok"} and store.integrity_problems() == []
