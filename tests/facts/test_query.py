@@ -115,3 +115,28 @@ def test_hybrid_matching_with_the_real_embedder(make_kb):
     trap = kb.query_facts("ESS培训的讲师是谁？", EMPLOYEE)
     assert trap.status == "no_match"
     assert kb.query_facts("食堂几点开饭？", EMPLOYEE).status == "no_match"
+
+
+def test_two_facts_fitting_equally_are_ambiguous_not_asserted(kb, facts_dir):
+    (facts_dir / "rooms.yaml").write_text("""\
+facts:
+  - id: room-a-floor
+    questions: [Alpha会议室在几楼？]
+    answer: Alpha会议室在8楼。
+    source: {person: Admin}
+  - id: room-b-floor
+    questions: [Beta会议室在几楼？]
+    answer: Beta会议室在12楼。
+    source: {person: Admin}
+""", encoding="utf-8")
+    kb.facts.store.reload()
+    assert kb.query_facts("Alpha会议室在几楼？", EMPLOYEE).facts[0].fact.id == "room-a-floor"
+    result = kb.query_facts("会议室在几楼？", EMPLOYEE)
+    assert result.status == "ambiguous" and not result.found
+    assert {h.fact.id for h in result.facts} == {"room-a-floor", "room-b-floor"}
+    out = fact_output(result)
+    assert not out.found and "No single curated fact" in out.text and "8楼" in out.text and "12楼" in out.text
+    from kb_agent.router import route
+
+    answer, _ = route("会议室在几楼？", kb, EMPLOYEE)
+    assert answer is None or answer.route != "fact"
