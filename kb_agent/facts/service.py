@@ -21,7 +21,6 @@ from kb_agent.access import Principal
 from kb_agent.config import Settings
 from kb_agent.errors import FactError
 from kb_agent.facts.match import FactHit, FactIndex
-from kb_agent.facts.model import Fact
 from kb_agent.facts.store import FactStore
 from kb_agent.facts.tables.db import RowHit, TableResult, TableStore
 from kb_agent.facts.tables.filters import parse_filters
