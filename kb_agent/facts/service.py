@@ -52,7 +52,9 @@ class FactQueryResult:
 
     @property
     def found(self) -> bool:
-        return self.status in ("fact", "conflict", "table", "rows")
+        if self.status == "table":
+            return bool(self.table and self.table.rows)
+        return self.status in ("fact", "conflict", "rows")
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"question": self.question, "status": self.status, "found": self.found,

@@ -106,7 +106,8 @@ def test_unknown_table_or_column_gives_a_correctable_message(calendar):
 def test_hostile_filter_values_are_just_values(calendar, value):
     kb, _ = calendar
     r = kb.query_facts("q", table="calendar", filters={"Course": value})
-    assert r.table.total == 0
+    assert r.table.total == 0 and not r.found
+    assert fact_output(r).text.startswith("No rows in table 'hr/calendar.xlsx!Sessions' match")
     r = kb.query_facts("q", table="calendar", filters=[{"column": "Course", "op": "contains", "value": value}])
     assert r.table.total == 0
     assert kb.facts.tables.tables(LOCAL_ADMIN)[0].n_rows == 4  # nothing dropped
