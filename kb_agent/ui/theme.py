@@ -5,7 +5,7 @@ from __future__ import annotations
 ACCENT = "#1f5fbf"
 
 CSS = """
-.gradio-container { max-width: 1080px !important; margin: 0 auto !important; }
+.gradio-container { max-width: 1080px !important; width: 100% !important; margin: 0 auto !important; }
 footer { display: none !important; }
 .kb-header { display: flex; justify-content: space-between; align-items: center; padding: 10px 4px 14px;
   border-bottom: 1px solid #e3e8f0; margin-bottom: 6px; }
