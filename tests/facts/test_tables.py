@@ -227,3 +227,14 @@ def test_legacy_xls_with_merged_title_and_dates(kb, tmp_path):
     assert [(c.name, c.type) for c in table.columns] == [("City", "text"), ("Phone", "text"), ("Opened", "date")]
     r = kb.query_facts("q", table="offices.xls", filters=[{"column": "Opened", "op": ">", "value": "2012-01-01"}])
     assert [(h.row_num, h.cells[1].text, h.cells[2].text) for h in r.table.rows] == [(5, "010-5555-0200", "2015-09-01")]
+
+
+def test_sheet_with_a_pivot_part_is_not_a_table():
+    # openpyxl sets Sheet.pivot from the workbook's pivot-table parts (reader/excel.py add_pivot).
+    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.read import Sheet
+
+    rows = [["City", "Seats"], ["Shanghai", 320], ["Beijing", 85]]
+    assert detect_table(Sheet("Data", [list(r) for r in rows]))[0] is not None
+    table, reason = detect_table(Sheet("Summary", [list(r) for r in rows], pivot=True))
+    assert table is None and "pivot table" in reason
