@@ -66,7 +66,9 @@ def validate(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", h
 def tables(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List the spreadsheet tables loaded into the table store."""
     kb = state(ctx).kb()
-    infos = kb.facts.tables.tables(kb_local())
+    from kb_agent.access import LOCAL_ADMIN
+
+    infos = kb.facts.tables.tables(LOCAL_ADMIN)
     if as_json:
         emit_json({"tables": [t.to_dict() for t in infos], "sources": kb.facts.tables.sources()})
         return
@@ -101,12 +103,3 @@ def load_tables(ctx: typer.Context,
         typer.echo(f"{source}: error: {err}", err=True)
     if errors:
         raise typer.Exit(1)
-
-
-def kb_local():
-    from kb_agent.access import LOCAL_ADMIN
-
-    return LOCAL_ADMIN
-
-
-
