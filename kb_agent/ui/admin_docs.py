@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,24 @@ def _progress_adapter(progress: gr.Progress):
     return call
 
 
+_INGEST_LOCK = threading.Lock()  # one ingestion at a time per process (two admins, two tabs)
+
+
 def run_ingest(ctx: WebContext, paths: list[Path], progress: gr.Progress) -> tuple[str, list[list]]:
     ingest = getattr(ctx.kb, "ingest", None)
     if ingest is None:
         return ('<div class="kb-notice">Document ingestion is not available in this build.</div>',
                 table_or_empty([], 4))
+    if not _INGEST_LOCK.acquire(blocking=False):
+        return ('<div class="kb-notice">Another ingestion is running; try again when it has finished.</div>',
+                table_or_empty([], 4))
+    try:
+        return _run_ingest(ingest, paths, progress)
+    finally:
+        _INGEST_LOCK.release()
+
+
+def _run_ingest(ingest, paths: list[Path], progress: gr.Progress) -> tuple[str, list[list]]:
     started = time.monotonic()
     progress(0, desc="Starting ingestion…")
     try:

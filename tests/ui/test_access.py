@@ -63,3 +63,33 @@ def test_employee_cannot_open_console_or_fetch_restricted_files(start_app, brows
     assert page2.request.get(app.url + href).status == 200
     alice.close()
     fiona.close()
+
+
+def test_llm_invented_tool_arguments_cannot_reach_restricted_passages(start_app, browser):
+    """The fake model asks doc_retrieve for the finance folder explicitly and echoes whatever
+    the tool returned: alice's turn never carries the restricted passage — not in the chat,
+    not in what the model was shown; fiona's does."""
+    from tests.fakellm import Call, FakeLLM, Say, last_tool_result
+
+    llm = FakeLLM().start()
+    try:
+        app = start_app(docs=True, llm="openai", openai={"model_server": llm.url, "model": "fake"})
+        echo = lambda req: Say("Tool said: " + last_tool_result(req)[:400])  # noqa: E731
+        grab = Call("doc_retrieve", {"query": "confidential SL-500 floor price for distributors", "filters": {"folders": ["finance"]}})
+        for user in ("alice", "fiona"):
+            llm.enqueue(grab, echo)
+            page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
+            sign_in(page, app.url, user)
+            ask(page, "Tell me the confidential floor price")
+            page.get_by_text("Tool said:").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(300)
+            chat = page.inner_text("#kb-chat")
+            shown_to_model = str(llm.requests[-1]["messages"])
+            if user == "alice":
+                assert "41,800" not in chat and "41,800" not in shown_to_model
+                assert "Tool said:" in chat  # the turn did complete
+            else:
+                assert "41,800" in chat and "floor_prices.md" in chat
+            page.context.close()
+    finally:
+        llm.stop()
