@@ -70,3 +70,15 @@ def test_phone_photo_with_exif_rotation_is_turned_upright(tmp_path):
     doc = parser_for(".jpg").parse(path, ParseOptions())
     text = doc.sections[0].text.replace(" ", "")
     assert "报销单" in text and "600元" in text
+
+
+def test_video_without_audio_track_when_asr_is_configured(tmp_path):
+    """With ASR on, the audio track goes through ffmpeg; a video without one says so."""
+    import shutil
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (scripts/system-deps.sh installs it)")
+    path = helpers.make_video(tmp_path / "silent.mp4", [["GWS 工卡释放"]])
+    doc = parser_for(".mp4").parse(path, ParseOptions(asr_backend="local", asr_model_dir=str(tmp_path)))
+    assert doc.notes == ["no audio track"]
+    assert [s.text.replace(" ", "") for s in doc.sections] == ["GWS工卡释放"]
