@@ -112,6 +112,12 @@ class Ingestor:
         for scope in scopes:
             for rec in self.store.sources():
                 if rec.root == str(scope.root) and scope.covers(rec.path) and rec.path not in seen:
+                    gone = True
+                else:  # ingested before from a folder inside this root: now listed under this root's name
+                    inner = Path(rec.root)
+                    gone = not scope.is_file and scope.root in inner.parents \
+                        and scope.covers((inner / rec.path).relative_to(scope.root).as_posix())
+                if gone:
                     self._notify_remove(rec.path, [])
                     self.store.remove_source(rec.path)
                     report.removed.append(rec.path)

@@ -231,3 +231,13 @@ def test_embedding_backend_failure_fails_files_not_the_run(tmp_path, kb_folder):
     emb.down = False  # the service is back: the failures are retried although the files did not change
     rep = run(store, emb, [kb_folder])
     assert {f.status for f in rep.files if f.path != "notes.xyz"} == {"ok"} and store.integrity_problems() == []
+
+
+def test_ingesting_a_parent_folder_supersedes_an_inner_root(tmp_path, kb_folder):
+    store, emb = ChunkStore(tmp_path / "kb.sqlite3"), HashEmbedder()
+    run(store, emb, [kb_folder / "finance" / "d.md"])  # root: kb/finance, source d.md
+    assert [(r.path, r.root) for r in store.sources()] == [("d.md", str(kb_folder / "finance"))]
+    rep = run(store, emb, [kb_folder])
+    assert rep.removed == ["d.md"] and lines(rep)["finance/d.md"][0] == "ok"
+    assert sorted(r.path for r in store.sources()) == ["a.md", "b.txt", "c.docx", "finance/d.md", "finance/deep/e.md"]
+    assert {r.root for r in store.sources()} == {str(kb_folder)} and store.integrity_problems() == []
