@@ -95,8 +95,14 @@ def fact_output(result: FactQueryResult) -> ToolOutput:
         head = f"No curated fact; spreadsheet rows matching the question (confidence {result.confidence:.2f}):"
         cites = [c for r in result.rows for c in row_citations(r, False)]
         return ToolOutput("\n".join([head] + [row_line(r) for r in result.rows]), cites, payload)
-    return ToolOutput(f"No matching fact (best confidence {result.confidence:.2f}, threshold "
-                      f"{result.threshold:.2f}). Search the documents instead.", [], payload, found=False)
+    text = (f"No matching fact (best confidence {result.confidence:.2f}, threshold {result.threshold:.2f}). "
+            "Search the documents instead.")
+    if result.candidates:
+        # The model judges paraphrases better than keyword overlap: show the closest facts, clearly
+        # marked, so it can use one that answers exactly this question (the offline router never does).
+        text += ("\nClosest curated facts, below the threshold (use one only if it answers exactly this "
+                 "question):\n" + "\n".join(_fact_line(h, q) for h in result.candidates))
+    return ToolOutput(text, [], payload, found=False)  # no citations: nothing was found
 
 
 def offline_body(result: FactQueryResult) -> str:

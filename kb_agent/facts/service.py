@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 _TIE = 0.02
 _MARGIN = 0.05  # two live facts closer than this are ambiguous
+_NEAR = 0.5     # below the threshold but at least half of it: offered to the LLM as candidates
 # Words that ask rather than describe: left out when judging how well a row covers a question.
 QUESTION_WORDS = frozenset(
     "什么 多少 几 几次 几个 几号 几点 哪天 哪一天 哪些 哪个 哪里 哪儿 谁 何时 什么时候 多久 怎么 如何 是否 有没有 吗 呢 "
@@ -44,6 +45,7 @@ class FactQueryResult:
     question: str
     status: str  # fact | conflict | ambiguous | expired | future | table | rows | no_match
     facts: list[FactHit] = field(default_factory=list)      # served (or expired/future) facts
+    candidates: list[FactHit] = field(default_factory=list)  # no_match: closest live facts, for the LLM
     table: TableResult | None = None
     rows: list[RowHit] = field(default_factory=list)         # question-matched rows
     confidence: float = 0.0
@@ -62,7 +64,9 @@ class FactQueryResult:
                                "facts": [{**h.to_dict(), "answer": h.fact.answer_for(self.question),
                                           "fact": h.fact.to_dict(), "state": h.fact.status(self.today)}
                                          for h in self.facts],
-                               "rows": [r.to_dict() for r in self.rows]}
+                               "rows": [r.to_dict() for r in self.rows],
+                               "candidates": [{**h.to_dict(), "answer": h.fact.answer_for(self.question)}
+                                              for h in self.candidates]}
         if self.table is not None:
             out["table"] = {**self.table.table.to_dict(), "total_matches": self.table.total,
                             "truncated": self.table.truncated,
@@ -171,7 +175,9 @@ class FactService:
             top = above[0]
             return FactQueryResult(question, top.fact.status(today), [top], confidence=top.confidence,
                                    threshold=threshold, today=today)
-        return FactQueryResult(question, "no_match", confidence=best_conf, threshold=threshold, today=today)
+        near = [h for h in hits if h.fact.status(today) == "live" and h.confidence >= threshold * _NEAR][:2]
+        return FactQueryResult(question, "no_match", candidates=near, confidence=best_conf, threshold=threshold,
+                               today=today)
 
     def match_rows(self, question: str, principal: Principal, limit: int = 5) -> tuple[list[RowHit], float]:
         """Rows whose values cover the question best; the row confidence is the share of the

@@ -39,9 +39,23 @@ def test_full_name_meets_acronym_through_the_glossary(kb):
 
 def test_unrelated_question_is_no_matching_fact(kb):
     result = kb.query_facts("公司年假有几天？", EMPLOYEE)
-    assert result.status == "no_match" and not result.found
+    assert result.status == "no_match" and not result.found and result.candidates == []
     out = fact_output(result)
     assert out.text.startswith("No matching fact") and not out.found and out.citations == []
+    assert "Closest curated facts" not in out.text
+
+
+def test_near_misses_are_offered_to_the_model_but_not_asserted(kb):
+    result = kb.query_facts("What is the hotel cap in tier-1 cities?", EMPLOYEE)
+    assert result.status == "no_match" and not result.found
+    assert [h.fact.id for h in result.candidates] == ["hotel-cap"]
+    out = fact_output(result)
+    assert out.text.startswith("No matching fact") and "below the threshold" in out.text
+    assert "CNY 600" in out.text and out.citations == [] and not out.found
+    from kb_agent.router import route
+
+    answer, _ = route("What is the hotel cap in tier-1 cities?", kb, EMPLOYEE)
+    assert answer is None or answer.route != "fact"  # the offline router never uses a near miss
 
 
 def test_expired_fact_is_not_served_as_current(kb):
