@@ -7,6 +7,7 @@ not over the chunks. It is immutable (``updated`` returns a new table) like the 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any, Iterable, Mapping
@@ -61,10 +62,37 @@ def file_type(source: str) -> str:
     return PurePosixPath(source).suffix.lower().lstrip(".")
 
 
+@dataclass(frozen=True, eq=False)
+class IdFilter:
+    """Which rowids a search may return: exactly ``ids`` (``exclude=False``) or every id but
+    ``ids`` (``exclude=True``, cheaper when a few restricted documents are hidden from most
+    users). ``ids`` is sorted int64. Instances are cached per snapshot, so stores may cache
+    what they derive from one (FAISS selectors, BM25 masks) by identity."""
+
+    ids: np.ndarray
+    exclude: bool = False
+
+    def allows(self, rowids: np.ndarray) -> np.ndarray:
+        inside = np.isin(rowids, self.ids)
+        return ~inside if self.exclude else inside
+
+    @classmethod
+    def only(cls, rowids) -> "IdFilter":
+        return cls(np.unique(np.asarray(rowids, dtype=np.int64)), False)
+
+
+#: Distinct (principal, filters) keys remembered per snapshot.
+_CACHE_SIZE = 64
+
+
 class MetaTable:
-    def __init__(self, groups: Mapping[tuple[str, tuple[str, ...]], frozenset[int]] | None = None):
-        self._groups: dict[tuple[str, tuple[str, ...]], frozenset[int]] = dict(groups or {})
-        self._count = sum(len(v) for v in self._groups.values())
+    """Per (source, access groups): the rowids of its chunks (sorted int64 arrays). Immutable."""
+
+    def __init__(self, groups: Mapping[tuple[str, tuple[str, ...]], np.ndarray] | None = None):
+        self._groups: dict[tuple[str, tuple[str, ...]], np.ndarray] = dict(groups or {})
+        self._count = int(sum(len(v) for v in self._groups.values()))
+        self._cache: dict[tuple, IdFilter | None] = {}
+        self._lock = threading.Lock()
 
     @classmethod
     def build(cls, rows: Iterable[tuple[int, str, tuple[str, ...]]]) -> "MetaTable":
@@ -72,15 +100,15 @@ class MetaTable:
 
     def updated(self, added: Iterable[tuple[int, str, tuple[str, ...]]], removed: Iterable[int]) -> "MetaTable":
         """``added``: (rowid, source, access_groups) rows; ``removed``: rowids."""
-        groups = {k: set(v) for k, v in self._groups.items()}
-        gone = {int(r) for r in removed}
-        if gone:
-            for key in list(groups):
-                groups[key] -= gone
+        gone = np.asarray(sorted({int(r) for r in removed}), dtype=np.int64)
+        groups = {k: (v[~np.isin(v, gone)] if len(gone) else v) for k, v in self._groups.items()}
+        fresh: dict[tuple[str, tuple[str, ...]], list[int]] = {}
         for rowid, source, access in added:
-            rowid = int(rowid)
-            groups.setdefault((source, tuple(sorted(access))), set()).add(rowid)
-        return MetaTable({k: frozenset(v) for k, v in groups.items() if v})
+            fresh.setdefault((source, tuple(sorted(access))), []).append(int(rowid))
+        for key, ids in fresh.items():
+            old = groups.get(key)
+            groups[key] = np.union1d(old, ids) if old is not None else np.unique(np.asarray(ids, dtype=np.int64))
+        return MetaTable({k: v for k, v in groups.items() if len(v)})
 
     def __len__(self) -> int:
         return self._count
@@ -88,17 +116,27 @@ class MetaTable:
     def sources(self) -> list[str]:
         return sorted({s for s, _ in self._groups})
 
-    def allowed(self, principal: Principal, filters: SearchFilters | None) -> np.ndarray | None:
-        """Rowids the principal may see under ``filters``; None means every chunk (no filter)."""
-        restricted = False
-        keep: list[frozenset[int]] = []
+    def allowed(self, principal: Principal, filters: SearchFilters | None) -> IdFilter | None:
+        """What the principal may see under ``filters``; None means every chunk (no filter)."""
+        key = (principal.is_admin, frozenset(principal.groups), filters)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        keep, drop = [], []
         for (source, access), rowids in self._groups.items():
-            if principal.can_see(access) and (filters is None or filters.matches(source)):
-                keep.append(rowids)
+            ok = principal.can_see(access) and (filters is None or filters.matches(source))
+            (keep if ok else drop).append(rowids)
+        if not drop:
+            result = None
+        else:
+            n_keep = sum(len(a) for a in keep)
+            n_drop = sum(len(a) for a in drop)
+            if n_drop < n_keep:
+                result = IdFilter(np.sort(np.concatenate(drop)), exclude=True)
             else:
-                restricted = True
-        if not restricted:
-            return None
-        if not keep:
-            return np.zeros(0, np.int64)
-        return np.fromiter((r for s in keep for r in s), dtype=np.int64)
+                result = IdFilter(np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64), exclude=False)
+        with self._lock:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = result
+        return result

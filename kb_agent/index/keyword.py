@@ -13,6 +13,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from kb_agent.index.filters import IdFilter
 from kb_agent.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,8 @@ log = logging.getLogger(__name__)
 
 class KeywordIndex(Protocol):
     def __len__(self) -> int: ...
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` (ids, scores > 0) among ``allowed`` ids (all when None), best first."""
+    def search(self, query: str, k: int, allowed: IdFilter | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` (ids, scores > 0) among the ids ``allowed`` lets through (all when None)."""
 
 
 class BM25Index:
@@ -33,6 +34,7 @@ class BM25Index:
         self._tokens = dict(tokens)
         self._ids = np.fromiter(self._tokens.keys(), dtype=np.int64, count=len(self._tokens))
         self._bm25 = None
+        self._masks: dict[int, tuple] = {}
         if len(self._ids):
             self._bm25 = bm25s.BM25(k1=k1, b=b)
             # An empty document still needs a row; the "" token keeps positions aligned.
@@ -67,14 +69,27 @@ class BM25Index:
     def query_tokens(self, query: str) -> list[str]:
         return [t for t in self.tokenizer.tokenize(query) if self._bm25 is not None and t in self._vocab and t]
 
-    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _mask(self, allowed: IdFilter | np.ndarray) -> np.ndarray:
+        """Which documents ``allowed`` lets through, cached by the filter's identity."""
+        if isinstance(allowed, np.ndarray):
+            return np.isin(self._ids, allowed)
+        hit = self._masks.get(id(allowed))
+        if hit is not None and hit[0] is allowed:
+            return hit[1]
+        mask = allowed.allows(self._ids)
+        if len(self._masks) >= 32:
+            self._masks.clear()
+        self._masks[id(allowed)] = (allowed, mask)
+        return mask
+
+    def search(self, query: str, k: int, allowed: IdFilter | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
         tokens = self.query_tokens(query)
         if not tokens or k <= 0:
             return empty
         scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
         if allowed is not None:
-            scores = np.where(np.isin(self._ids, np.asarray(allowed, dtype=np.int64)), scores, 0.0)
+            scores = np.where(self._mask(allowed), scores, 0.0)
         positive = np.flatnonzero(scores > 0)
         if not len(positive):
             return empty

@@ -7,8 +7,10 @@ stable int64 rowids (``faiss.IndexIDMap2``), which makes incremental add / remov
 - ``hnsw``: approximate, for large collections. FAISS HNSW cannot delete, so removed ids are
   tombstones excluded inside the search (an ``IDSelector``) until :meth:`compact` rebuilds.
 
-Filters (``allowed`` ids) are applied inside FAISS with an ``IDSelector``, never after
-truncation; a very selective filter on HNSW falls back to exact scoring of the allowed ids.
+Filters (an :class:`IdFilter`, or an array of allowed ids) are applied inside FAISS with an
+``IDSelector``, never after truncation; a very selective filter on HNSW falls back to exact
+scoring of the allowed ids. Selectors are cached per filter object (filters are cached per
+snapshot), so the common "everything but a few restricted files" costs little per query.
 On a machine where FAISS sees a GPU (faiss-gpu-cu12) unfiltered flat searches run there.
 """
 
@@ -24,6 +26,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from kb_agent.errors import StoreError
+from kb_agent.index.filters import IdFilter
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +43,9 @@ class VectorStore(Protocol):
     def ids(self) -> np.ndarray: ...
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
     def remove(self, ids: np.ndarray) -> int: ...
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` (ids, scores) among ``allowed`` ids (all when None), best first."""
+    def search(self, query: np.ndarray, k: int, allowed: IdFilter | np.ndarray | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k`` (ids, scores) among the ids ``allowed`` lets through (all when None), best first."""
     def scores_for(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact similarity of ``query`` to each of ``ids`` (NaN for unknown ids)."""
     def save(self, path: Path) -> None: ...
@@ -76,6 +80,7 @@ class FaissVectorStore:
         self._deleted: set[int] = set()
         self._gpu_index = None
         self._gpu_lock = threading.Lock()
+        self._sel_cache: dict[int, tuple] = {}
         if kind == "flat":
             base = faiss.IndexFlatIP(self.dim)
         elif kind == "hnsw":
@@ -119,6 +124,7 @@ class FaissVectorStore:
                 self.compact()
         self.index.add_with_ids(x, ids)
         self._gpu_index = None
+        self._sel_cache = {}
 
     def remove(self, ids: np.ndarray) -> int:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
@@ -132,6 +138,7 @@ class FaissVectorStore:
         else:
             self._deleted.update(int(i) for i in present)
         self._gpu_index = None
+        self._sel_cache = {}
         return len(present)
 
     def compact(self) -> None:
@@ -144,7 +151,7 @@ class FaissVectorStore:
                                  ef_search=self.ef_search, use_gpu=self.use_gpu)
         if len(ids):
             fresh.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
-        self.index, self._deleted, self._gpu_index = fresh.index, set(), None
+        self.index, self._deleted, self._gpu_index, self._sel_cache = fresh.index, set(), None, {}
 
     @property
     def tombstones(self) -> int:
@@ -164,33 +171,26 @@ class FaissVectorStore:
             out[known] = self.index.reconstruct_batch(ids[known]) @ q
         return out
 
-    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed: "IdFilter | np.ndarray | None" = None
+               ) -> tuple[np.ndarray, np.ndarray]:
         faiss = _faiss()
         q = _as_matrix(query, self.dim)
         empty = (np.zeros(0, np.int64), np.zeros(0, np.float32))
-        if allowed is not None:
-            allowed = np.asarray(allowed, dtype=np.int64).reshape(-1)
-            if self._deleted:
-                allowed = allowed[~np.isin(allowed, np.fromiter(self._deleted, np.int64))]
-            if not len(allowed):
-                return empty
+        filt = IdFilter.only(allowed) if isinstance(allowed, np.ndarray) else allowed
         live = len(self)
-        k = min(int(k), live if allowed is None else min(live, len(allowed)))
+        k = min(int(k), live)
+        if filt is not None and not filt.exclude:
+            ids = filt.ids
+            if self._deleted:
+                ids = ids[~np.isin(ids, self._deleted_array())]
+            k = min(k, len(ids))
+            if k <= 0:
+                return empty
+            if self.kind == "hnsw" and len(ids) <= max(k, EXACT_FALLBACK_SHARE * live):
+                return self._exact_among(q[0], ids, k)
         if k <= 0:
             return empty
-        if allowed is not None and self.kind == "hnsw" and len(allowed) <= max(k, EXACT_FALLBACK_SHARE * live):
-            return self._exact_among(q[0], allowed, k)
-        keep = []  # selectors and their arrays must outlive the search call
-        sel = None
-        if allowed is not None:
-            arr = np.ascontiguousarray(allowed)
-            sel = faiss.IDSelectorBatch(len(arr), faiss.swig_ptr(arr))
-            keep.append(arr)
-        elif self._deleted:
-            arr = np.fromiter(self._deleted, np.int64)
-            inner = faiss.IDSelectorBatch(len(arr), faiss.swig_ptr(arr))
-            sel = faiss.IDSelectorNot(inner)
-            keep += [arr, inner]
+        sel = self._selector(filt)
         if sel is None and self.kind == "flat":
             gpu = self._gpu()
             if gpu is not None:
@@ -204,8 +204,40 @@ class FaissVectorStore:
         if sel is not None:
             params.sel = sel
         scores, ids = self.index.search(q, k, params=params)
-        del keep
         return _clean(ids[0], scores[0])
+
+    def _deleted_array(self) -> np.ndarray:
+        return np.fromiter(self._deleted, np.int64, count=len(self._deleted))
+
+    def _selector(self, filt: "IdFilter | None"):
+        """The FAISS IDSelector for ``filt`` plus tombstones, cached by the filter's identity
+        (filters are cached per snapshot; the cache is cleared whenever the index changes)."""
+        if filt is None and not self._deleted:
+            return None
+        key = id(filt)
+        hit = self._sel_cache.get(key)
+        if hit is not None and hit[0] is filt:
+            return hit[1]
+        faiss = _faiss()
+        if filt is not None and not filt.exclude:
+            arr = filt.ids
+            if self._deleted:
+                arr = arr[~np.isin(arr, self._deleted_array())]
+            arr = np.ascontiguousarray(arr, dtype=np.int64)
+            sel = faiss.IDSelectorBatch(len(arr), faiss.swig_ptr(arr))
+            keep = (arr,)
+        else:
+            parts = [filt.ids] if filt is not None else []
+            if self._deleted:
+                parts.append(self._deleted_array())
+            arr = np.ascontiguousarray(np.unique(np.concatenate(parts)), dtype=np.int64)
+            inner = faiss.IDSelectorBatch(len(arr), faiss.swig_ptr(arr))
+            sel = faiss.IDSelectorNot(inner)
+            keep = (arr, inner)
+        if len(self._sel_cache) >= 32:
+            self._sel_cache.clear()
+        self._sel_cache[key] = (filt, sel, keep)   # arrays and inner selectors must stay alive
+        return sel
 
     def _exact_among(self, q: np.ndarray, allowed: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         allowed = allowed[np.isin(allowed, self._all_ids())]

@@ -78,18 +78,31 @@ def test_filters_from_dict_validates():
     assert not f.matches("products/a.docx") and not f.matches("productsX/a.pdf")
 
 
+def ids_of(f, universe=(1, 2, 3, 4, 5)):
+    """The rowids an IdFilter lets through, out of ``universe``."""
+    u = np.asarray(universe, dtype=np.int64)
+    return sorted(u[f.allows(u)].tolist())
+
+
 def test_meta_table_allowed_by_group_folder_and_type():
     t = MetaTable.build([(1, "hr/a.pdf", ("everyone",)), (2, "hr/a.pdf", ("everyone",)),
                          (3, "finance/p.md", ("finance",)), (4, "products/s.pptx", ("everyone",))])
+    fin = Principal("f", frozenset({"finance"}))
     assert t.allowed(LOCAL_ADMIN, None) is None                       # nothing to exclude
-    assert sorted(t.allowed(EMPLOYEE, None)) == [1, 2, 4]
-    assert t.allowed(Principal("f", frozenset({"finance"})), None) is None
-    assert sorted(t.allowed(Principal("f", frozenset({"finance"})), SearchFilters(folders=("finance",)))) == [3]
-    assert sorted(t.allowed(LOCAL_ADMIN, SearchFilters(file_types=("pptx",)))) == [4]
-    assert len(t.allowed(EMPLOYEE, SearchFilters(folders=("finance",)))) == 0
+    emp = t.allowed(EMPLOYEE, None)
+    assert emp.exclude and emp.ids.tolist() == [3]                    # the smaller side: hide one file
+    assert ids_of(emp, (1, 2, 3, 4)) == [1, 2, 4]
+    assert t.allowed(EMPLOYEE, None) is emp                           # cached per snapshot
+    assert t.allowed(fin, None) is None
+    only_fin = t.allowed(fin, SearchFilters(folders=("finance",)))
+    assert not only_fin.exclude and only_fin.ids.tolist() == [3]
+    assert ids_of(t.allowed(LOCAL_ADMIN, SearchFilters(file_types=("pptx",)))) == [4]
+    nothing = t.allowed(EMPLOYEE, SearchFilters(folders=("finance",)))
+    assert not nothing.exclude and len(nothing.ids) == 0
     t2 = t.updated([(5, "finance/p.md", ("finance",))], [3, 4])
     assert len(t2) == 3 and len(t) == 4                               # immutable
-    assert sorted(t2.allowed(EMPLOYEE, None)) == [1, 2]
+    assert ids_of(t2.allowed(EMPLOYEE, None), (1, 2, 5)) == [1, 2]            # over the live rowids
+    assert ids_of(t2.allowed(fin, SearchFilters(folders=("finance",)))) == [5]
 
 
 # -- BM25 ---------------------------------------------------------------------------------

@@ -126,3 +126,16 @@ def test_wrong_dimension_and_empty_store(make_store, sentence_vectors):
     assert s.search(np.ones(8, np.float32) / np.sqrt(8), 5)[0].size == 0
     s.add(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))          # empty add is a no-op
     assert len(s) == 0
+
+
+def test_exclusion_filter_and_selector_cache(store, ids, sentence_vectors):
+    from kb_agent.index.filters import IdFilter
+
+    q = sentence_vectors[11]
+    hide = IdFilter(np.sort(store.search(q, 3)[0]), exclude=True)       # hide the 3 nearest
+    got, _ = store.search(q, 5, allowed=hide)
+    want, _ = exact_top(sentence_vectors, ids, q, 5, ids[~np.isin(ids, hide.ids)])
+    assert len(got) == 5 and not set(got) & set(hide.ids.tolist()) and got[0] == want[0]
+    assert store.search(q, 5, allowed=hide)[0].tolist() == got.tolist()   # cached selector, same answer
+    store.remove(want[:1])                                                   # the cache must not outlive a change
+    assert want[0] not in store.search(q, 5, allowed=hide)[0]
