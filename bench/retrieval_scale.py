@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from retrieval_corpus import queries, sentences  # noqa: E402
 from retrieval_static_embedder import StaticMiniLM  # noqa: E402
 
+from kb_agent.index.filters import IdFilter  # noqa: E402
 from kb_agent.index.vector import FaissVectorStore  # noqa: E402
 
 
@@ -79,13 +80,20 @@ def run_size(n, emb, qtexts, args):
         mem = rss_mb() - before
         measure(store, emb.embed_query, qtexts[:5])                       # warm-up
         lat, res = measure(store, emb.embed_query, qtexts)
-        half = ids[::2]
-        flat_lat, _ = measure(store, emb.embed_query, qtexts[: max(10, len(qtexts) // 4)], allowed=half)
+        # Access filters as the retriever builds them (one cached IdFilter per principal):
+        # an employee who may not see 1% of the chunks, and a folder filter keeping 50%.
+        sub = qtexts[: max(10, len(qtexts) // 4)]
+        hide = IdFilter(ids[::100].copy(), exclude=True)
+        half = IdFilter(ids[::2].copy(), exclude=False)
+        measure(store, emb.embed_query, sub[:2], allowed=hide)
+        measure(store, emb.embed_query, sub[:2], allowed=half)
+        hide_lat, _ = measure(store, emb.embed_query, sub, allowed=hide)
+        flat_lat, _ = measure(store, emb.embed_query, sub, allowed=half)
         if kind == "flat":
             exact_results = res
         recall = recall_at(res, exact_results)
         size = index_bytes(store)
-        rows.append((n, kind, build, pct(lat, 50), pct(lat, 95), pct(flat_lat, 50), recall, size, mem))
+        rows.append((n, kind, build, pct(lat, 50), pct(lat, 95), pct(hide_lat, 50), pct(flat_lat, 50), recall, size, mem))
         del store
     del x
     gc.collect()
@@ -166,12 +174,13 @@ def main() -> None:
     qtexts = queries(args.queries)
     print(f"# faiss {faiss.__version__}, {args.threads} thread(s), HNSW M={args.m} efConstruction={args.ef_construction} "
           f"efSearch={args.ef_search}, {args.queries} queries, k=10, embedder {emb.model_id}")
-    print("| chunks | index | build s | p50 ms | p95 ms | p50 ms, filter keeps 50% | recall@10 vs exact | index MB | MB per 1M chunks | RSS growth MB |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| chunks | index | build s | p50 ms | p95 ms | p50 ms, 1% hidden | p50 ms, filter keeps 50% "
+          "| recall@10 vs exact | index MB | MB per 1M chunks | RSS growth MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         t_embed, rows = run_size(n, emb, qtexts, args)
-        for n_, kind, build, p50, p95, fp50, rec, size, mem in rows:
-            print(f"| {n_:,} | {kind} | {build:.1f} | {p50:.2f} | {p95:.2f} | {fp50:.2f} | {rec:.3f} | "
+        for n_, kind, build, p50, p95, hp50, fp50, rec, size, mem in rows:
+            print(f"| {n_:,} | {kind} | {build:.1f} | {p50:.2f} | {p95:.2f} | {hp50:.2f} | {fp50:.2f} | {rec:.3f} | "
                   f"{size / 2**20:.0f} | {size / 2**20 * 1_000_000 / n_:.0f} | {mem:.0f} |", flush=True)
         print(f"# {n:,} sentences embedded in {t_embed:.1f} s", flush=True)
     print("\nQuery embedding with the full models (add to the latencies above):")
