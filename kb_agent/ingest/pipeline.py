@@ -78,8 +78,8 @@ class Ingestor:
         t0 = time.perf_counter()
         report = IngestReport(model_id=self.embedder.model_id)
         tasks, scopes, missing = discover(list(paths), self.store.roots())
-        for m in missing:
-            report.files.append(FileOutcome(m, "failed", reason="not found"))
+        for where, reason in missing:
+            report.files.append(FileOutcome(where, "failed", reason=reason))
         total = len(tasks)
         done = 0
         chunks_done = 0

@@ -35,8 +35,12 @@ class Scope:
     root: Path
     prefix: str  # "" for the whole root, "dir/" for a folder, "dir/x.md" for one file
     is_file: bool = False
+    #: Folders that could not be listed: their sources are kept, not taken for deleted.
+    unlisted: tuple[str, ...] = ()
 
     def covers(self, source: str) -> bool:
+        if any(source.startswith(u) for u in self.unlisted):
+            return False
         return source == self.prefix if self.is_file else source.startswith(self.prefix)
 
 
@@ -86,17 +90,17 @@ def _root_for(path: Path, known_roots: list[Path]) -> Path:
     return path if path.is_dir() else path.parent
 
 
-def discover(paths: list[Path], known_roots: list[str]) -> tuple[list[FileTask], list[Scope], list[str]]:
-    """(files, scopes for deletion detection, paths that do not exist)."""
+def discover(paths: list[Path], known_roots: list[str]) -> tuple[list[FileTask], list[Scope], list[tuple[str, str]]]:
+    """(files, scopes for deletion detection, (path, reason) for what could not be listed)."""
     roots = [Path(r) for r in known_roots]
     access = AccessResolver()
     tasks: dict[str, FileTask] = {}
     scopes: list[Scope] = []
-    missing: list[str] = []
+    missing: list[tuple[str, str]] = []
     for raw in paths:
         p = Path(raw).expanduser().absolute()
         if not p.exists():
-            missing.append(str(raw))
+            missing.append((str(raw), "not found"))
             continue
         p = p.resolve()
         root = _root_for(p, roots)
@@ -106,14 +110,22 @@ def discover(paths: list[Path], known_roots: list[str]) -> tuple[list[FileTask],
             files = [p]
         else:
             rel = p.relative_to(root).as_posix()
-            scopes.append(Scope(root, "" if rel == "." else rel + "/"))
+            unlisted: list[str] = []
+
+            def unreadable(err: OSError, root=root) -> None:
+                folder = Path(err.filename).relative_to(root).as_posix()
+                unlisted.append("" if folder == "." else folder + "/")
+                missing.append((folder + "/", "permission denied (folder not listed; its files are kept)"
+                                if isinstance(err, PermissionError) else f"folder not listed ({err.strerror})"))
+
             files = []
-            for dirpath, dirnames, filenames in os.walk(p, followlinks=False):
+            for dirpath, dirnames, filenames in os.walk(p, followlinks=False, onerror=unreadable):
                 dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
                 for name in sorted(filenames):
                     if name.startswith(".") or name == ACCESS_FILE:
                         continue
                     files.append(Path(dirpath) / name)
+            scopes.append(Scope(root, "" if rel == "." else rel + "/", unlisted=tuple(unlisted)))
         for f in files:
             source = f.relative_to(root).as_posix()
             groups, error = access.groups_for(f, root)

@@ -186,3 +186,41 @@ def test_a_worker_that_dies_gives_parser_crashed_and_the_pool_recovers(tmp_path)
         got = dict(pool.run([("big", big, ParseOptions()), ("small", small, ParseOptions())]))
     assert got["big"].ok is False and got["big"].reason == "parser crashed (worker exit code -9)"
     assert got["small"].ok and got["small"].pieces[0].text == "fine"
+
+
+_UNLISTED = textwrap.dedent("""
+    import sys, json
+    from pathlib import Path
+    from kb_agent.config import IngestSettings
+    from kb_agent.ingest.pipeline import Ingestor
+    from kb_agent.store.chunks import ChunkStore
+    from tests.ingest.helpers import HashEmbedder
+    d = Path(sys.argv[1])
+    store = ChunkStore(d / "kb.sqlite3")
+    rep = Ingestor(store, HashEmbedder(), IngestSettings(workers=1)).run([d / "docs"])
+    print(json.dumps({"files": {f.path: [f.status, f.reason] for f in rep.files}, "removed": rep.removed,
+                      "sources": sorted(r.path for r in store.sources())}))
+""")
+
+
+def test_unreadable_folder_is_reported_and_its_files_kept(tmp_path):
+    docs = tmp_path / "docs"
+    (docs / "hr").mkdir(parents=True)
+    (docs / "hr" / "ess.md").write_text("# ESS\n每月两次\n", encoding="utf-8")
+    (docs / "top.md").write_text("# top\ntext\n", encoding="utf-8")
+    store = ChunkStore(tmp_path / "kb.sqlite3")
+    Ingestor(store, HashEmbedder(), IngestSettings(workers=1)).run([docs])
+    store.close()
+    os.chmod(docs / "hr", 0o000)
+    try:
+        repo = Path(__file__).resolve().parents[2]
+        proc = subprocess.run([sys.executable, "-c", _UNLISTED, str(tmp_path)], capture_output=True, text=True,
+                              cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, timeout=120,
+                              preexec_fn=_drop_file_capabilities if os.geteuid() == 0 else None)
+    finally:
+        os.chmod(docs / "hr", 0o755)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["files"] == {"hr/": ["failed", "permission denied (folder not listed; its files are kept)"],
+                            "top.md": ["unchanged", None]}
+    assert out["removed"] == [] and out["sources"] == ["hr/ess.md", "top.md"]
