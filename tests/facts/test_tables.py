@@ -238,3 +238,18 @@ def test_sheet_with_a_pivot_part_is_not_a_table():
     assert detect_table(Sheet("Data", [list(r) for r in rows]))[0] is not None
     table, reason = detect_table(Sheet("Summary", [list(r) for r in rows], pivot=True))
     assert table is None and "pivot table" in reason
+
+
+def test_text_first_row_under_a_header_with_a_blank_cell_is_data():
+    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.read import Sheet
+
+    rows = [["Name", "Phone", None], ["Alice", "021-5555-0101", "on leave"], ["Bob", "021-5555-0102", None]]
+    table, _ = detect_table(Sheet("S", [list(r) for r in rows]))
+    assert table.header_rows == (1,) and [n for n, _ in table.rows] == [2, 3]
+    assert [c.name for c in table.columns] == ["Name", "Phone", "Column C"]
+    # Gaps with numbers below do make a second header row (sub-headers under a group label).
+    rows = [["Office", "Staff", None], [None, "Sales", "Service"], ["Shanghai", 40, 25], ["Beijing", 12, 8]]
+    table, _ = detect_table(Sheet("S", [list(r) for r in rows]))
+    assert table.header_rows == (1, 2)
+    assert [c.name for c in table.columns] == ["Office", "Staff / Sales", "Service"]

@@ -110,15 +110,32 @@ def _header_score(row: list[Any], width: int) -> bool:
     return len(distinct) >= 2 and len(labels) >= 0.6 * len(cells) and len(cells) >= max(2, 0.5 * width)
 
 
-def _second_header(top: list[Any], below: list[Any], after: list[Any] | None) -> bool:
+def _second_header(top: list[Any], below: list[Any], rest: list[list[Any]]) -> bool:
+    """Is ``below`` a second header row under ``top`` (sub-headers under merged groups)?
+
+    Evidence: ``top`` has adjacent equal cells (a merged group, filled by read.py), or gaps
+    above ``below``'s labels while the rows further down hold numbers or dates in those
+    columns. A first data row made only of text under a header with an empty cell is not one.
+    """
     cells = _nonempty(below)
-    if len(cells) < 2 or not all(_is_label(below[i]) for i in cells):
+    if len(cells) < 2 or not all(_is_label(below[i]) for i in cells) or not rest:
+        return False
+    if not any(display(top[i]) != display(below[i]) for i in cells if i < len(top)):
         return False
     top_cells = _nonempty(top)
     merged = any(display(top[i]) == display(top[i + 1]) for i in top_cells if i + 1 < len(top) and display(top[i]))
-    gaps = any(i not in top_cells for i in cells)
-    differs = any(display(top[i]) != display(below[i]) for i in cells if i < len(top))
-    return (merged or gaps) and differs and after is not None
+    if merged:
+        return True
+    gaps = [i for i in cells if i not in top_cells]
+    if not gaps:
+        return False
+    sample = rest[:10]
+    for i in cells:
+        values = [r[i] for r in sample if i < len(r) and display(r[i])]
+        typed = [v for v in values if as_number(v) is not None or as_date(v) is not None]
+        if values and len(typed) >= 0.5 * len(values):
+            return True
+    return False
 
 
 def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
@@ -137,7 +154,7 @@ def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
         return None, "pivot-table layout (Row Labels / Sum of …): indexed as text only"
     header_rows = [header_idx]
     nxt = rows[header_idx + 1] if header_idx + 1 < len(rows) else None
-    if nxt is not None and _second_header(header, nxt, rows[header_idx + 2] if header_idx + 2 < len(rows) else None):
+    if nxt is not None and _second_header(header, nxt, rows[header_idx + 2:]):
         header_rows.append(header_idx + 1)
     used = sorted({i for r in rows[header_idx:] for i in _nonempty(r)})
     names, seen = [], {}
