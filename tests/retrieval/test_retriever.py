@@ -144,3 +144,19 @@ def test_readers_see_one_generation_while_ingestion_replaces_a_file(kb, chunk_st
         t.join(30)
     assert not errors and not mixed
     assert seen                                                            # the readers did search
+
+
+def test_embedder_failure_falls_back_to_keyword_search(kb, monkeypatch):
+    from kb_agent.errors import EmbeddingError
+
+    kb.retrieve("warm up", EMPLOYEE)
+    embedder = kb.retriever.embedder
+
+    def broken(text):
+        raise EmbeddingError("model file unreadable")
+
+    monkeypatch.setattr(embedder, "embed_query", broken)              # fault injection at query time
+    r = kb.retrieve("ESS培训每月几次", EMPLOYEE)
+    assert r.found and r.hits[0].chunk.source == "hr/ess_training_notice.pdf"
+    assert r.notes and "keyword search only" in r.notes[0]
+    assert not kb.retrieve("zzzz qqqq", EMPLOYEE).found
