@@ -51,6 +51,9 @@ def test_sign_in_then_glossary_card_in_offline_mode(start_app, browser):
     # New conversation clears the chat.
     other.click("#kb-new")
     other.wait_for_function("!document.querySelector('#kb-chat').innerText.includes('AIP是什么活动')")
+    # An example question asks itself.
+    other.locator("#kb-chat button.example", has_text="什么是AAP？").click()
+    other.locator("table.kb-card", has_text="Actual Achieved Price").wait_for(timeout=30_000)
     other.context.close()
     page.close()
 
