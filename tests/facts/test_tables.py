@@ -253,3 +253,15 @@ def test_text_first_row_under_a_header_with_a_blank_cell_is_data():
     table, _ = detect_table(Sheet("S", [list(r) for r in rows]))
     assert table.header_rows == (1, 2)
     assert [c.name for c in table.columns] == ["Office", "Staff / Sales", "Service"]
+
+
+def test_metadata_line_above_the_header_is_not_the_header():
+    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.read import Sheet
+
+    rows = [["部门:", "HR", None, "日期:", "2026-01-05", None, None],
+            ["日期", "课程", "开始", "结束", "地点", "讲师", "名额"],
+            ["2026-01-07", "ESS", "14:00", "16:00", "3号培训室", "周婷", "30"]]
+    table, _ = detect_table(Sheet("S", [list(r) for r in rows]))
+    assert table.header_rows == (2,) and [n for n, _ in table.rows] == [3]
+    assert table.columns[6].name == "名额" and table.columns[6].type == "number"

@@ -138,6 +138,22 @@ def _second_header(top: list[Any], below: list[Any], rest: list[list[Any]]) -> b
     return False
 
 
+def _find_header(rows: list[list[Any]], width: int) -> int | None:
+    """The first header-like row, unless a clearly wider one follows soon: a metadata line
+    such as "部门: HR  日期: 2026-01-05" above the real header is narrower than it."""
+    candidates = [i for i, r in enumerate(rows[:_SCAN_ROWS]) if _header_score(r, width)]
+    if not candidates:
+        return None
+    labels = {i: sum(1 for c in _nonempty(rows[i]) if _is_label(rows[i][c])) for i in candidates}
+    best = candidates[0]
+    for i in candidates[1:]:
+        if i - best > 10:
+            break
+        if labels[i] >= labels[best] + 2:
+            best = i
+    return best
+
+
 def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
     """The table in ``sheet``, or None and why it is not one."""
     if sheet.pivot:
@@ -146,7 +162,7 @@ def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
     width = max((len(_nonempty(r)) for r in rows[:200]), default=0)
     if width < 2:
         return None, "no table (fewer than two filled columns)"
-    header_idx = next((i for i, r in enumerate(rows[:_SCAN_ROWS]) if _header_score(r, width)), None)
+    header_idx = _find_header(rows, width)
     if header_idx is None:
         return None, f"no header row found in the first {_SCAN_ROWS} rows"
     header = rows[header_idx]
