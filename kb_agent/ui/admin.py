@@ -13,7 +13,7 @@ from kb_agent.ui.context import WebContext
 
 
 def build_admin(ctx: WebContext) -> gr.Blocks:
-    with gr.Blocks(title=f"{ctx.settings.web.title} · Admin") as demo:
+    with gr.Blocks(title=f"{ctx.settings.web.title} · Admin", analytics_enabled=False) as demo:
         header = gr.HTML(header_html(ctx, None, "admin"))
         with gr.Tabs():
             (entries_rows, load_file, unknown, search, entries, fname, editor, status,

@@ -115,7 +115,7 @@ def respond(ctx: WebContext, question: str, chat: list, history: list,
 
 
 def build_chat(ctx: WebContext) -> gr.Blocks:
-    with gr.Blocks(title=f"{ctx.settings.web.title} · Chat") as demo:
+    with gr.Blocks(title=f"{ctx.settings.web.title} · Chat", analytics_enabled=False) as demo:
         header = gr.HTML(header_html(ctx, None, "chat"))
         if ctx.answerer.mode == "offline":
             gr.HTML(OFFLINE_BANNER, elem_id="kb-offline-banner")
