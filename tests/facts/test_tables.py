@@ -265,3 +265,16 @@ def test_metadata_line_above_the_header_is_not_the_header():
     table, _ = detect_table(Sheet("S", [list(r) for r in rows]))
     assert table.header_rows == (2,) and [n for n, _ in table.rows] == [3]
     assert table.columns[6].name == "名额" and table.columns[6].type == "number"
+
+
+def test_year_columns_are_headers():
+    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.read import Sheet
+
+    rows = [["Revenue by product (CNY k)"], ["Product", 2024, 2025, 2026],
+            ["SL-500", 1200, 1350.5, 1500], ["GWS", "800", "920", "1,050"]]
+    table, _ = detect_table(Sheet("S", [list(r) for r in rows]))
+    assert table.header_rows == (2,)
+    assert [(c.name, c.type) for c in table.columns] == [("Product", "text"), ("2024", "number"),
+                                                          ("2025", "number"), ("2026", "number")]
+    assert table.rows[1][1][3] == (1050.0, "1,050")

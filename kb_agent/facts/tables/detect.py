@@ -103,9 +103,16 @@ def _nonempty(row: list[Any]) -> list[int]:
     return [i for i, v in enumerate(row) if display(v)]
 
 
+def _is_year(value: Any) -> bool:
+    number = as_number(value) if not isinstance(value, float) or value.is_integer() else None
+    return number is not None and number.is_integer() and 1900 <= number <= 2100
+
+
 def _header_score(row: list[Any], width: int) -> bool:
     cells = _nonempty(row)
-    labels = [i for i in cells if _is_label(row[i])]
+    # Year columns ("Item | 2024 | 2025 | 2026") are header labels when the row starts with a label.
+    year_ok = bool(cells) and _is_label(row[cells[0]])
+    labels = [i for i in cells if _is_label(row[i]) or (year_ok and _is_year(row[i]))]
     distinct = {display(row[i]) for i in cells}
     return len(distinct) >= 2 and len(labels) >= 0.6 * len(cells) and len(cells) >= max(2, 0.5 * width)
 
