@@ -106,3 +106,21 @@ def test_csv_rows_become_column_value_pairs(tmp_path):
     p.write_text("城市,电话\n上海,021-5555-0100\n", encoding="utf-8")
     doc = parse(p)
     assert [(s.locator.label(), s.text) for s in doc.sections] == [("c!A2:B2", "城市: 上海; 电话: 021-5555-0100")]
+
+
+def test_pdf_table_becomes_text_rows_in_reading_order(tmp_path):
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 60), "服务时限 SLA", fontname="china-s", fontsize=12)
+    rows = [("客户类型", "响应时限"), ("一线城市", "4 小时"), ("其他地区", "下一个工作日")]
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            rect = pymupdf.Rect(72 + c * 200, 80 + r * 24, 72 + (c + 1) * 200, 80 + (r + 1) * 24)
+            page.draw_rect(rect, color=(0, 0, 0), width=0.8)
+            page.insert_text((rect.x0 + 4, rect.y1 - 7), cell, fontname="china-s", fontsize=11)
+    page.insert_text((72, 180), "以上为 MPS 客户标准。", fontname="china-s", fontsize=11)
+    doc.save(tmp_path / "t.pdf")
+    assert parse(tmp_path / "t.pdf").sections[0].text == (
+        "服务时限 SLA\n客户类型 | 响应时限\n一线城市 | 4 小时\n其他地区 | 下一个工作日\n以上为 MPS 客户标准。")

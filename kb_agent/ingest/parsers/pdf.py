@@ -82,20 +82,23 @@ def _page_text(page) -> str:
     except Exception:  # noqa: BLE001 - table detection is best effort
         tables = []
     boxes = [t.bbox for t in tables]
-    parts = []
+    parts: list[tuple[float, float, str]] = []
     # Blocks sorted top-to-bottom, left-to-right: reading order without the (slow, pure
-    # Python) word-level sort of get_text("text", sort=True).
+    # Python) word-level sort of get_text("text", sort=True). Tables go where they stand.
     for b in page.get_text("blocks", sort=True):
         x0, y0, x1, y1, txt = b[:5]
         if b[6] != 0:  # an image block
             continue
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
         if not any(bx0 <= cx <= bx1 and by0 <= cy <= by1 for bx0, by0, bx1, by1 in boxes):
-            parts.append(txt.strip())
+            parts.append((y0, x0, txt.strip()))
     for t in tables:
         rows = t.extract()
-        parts.append("\n".join(" | ".join((c or "").replace("\n", " ").strip() for c in row) for row in rows))
-    return "\n".join(p for p in parts if p)
+        text = "\n".join(" | ".join((c or "").replace("\n", " ").strip() for c in row) for row in rows)
+        parts.append((t.bbox[1], t.bbox[0], text))
+    if tables:
+        parts.sort(key=lambda p: (round(p[0]), p[1]))
+    return "\n".join(p[2] for p in parts if p[2])
 
 
 def _ocr_page(page) -> str:
