@@ -224,3 +224,38 @@ def test_unreadable_folder_is_reported_and_its_files_kept(tmp_path):
     assert out["files"] == {"hr/": ["failed", "permission denied (folder not listed; its files are kept)"],
                             "top.md": ["unchanged", None]}
     assert out["removed"] == [] and out["sources"] == ["hr/ess.md", "top.md"]
+
+
+def test_workbook_that_only_opens_read_only(tmp_path):
+    """A broken drawing part makes openpyxl's normal mode fail; read-only mode skips drawings."""
+    import openpyxl
+
+    from kb_agent.ingest.model import ParseOptions
+    from kb_agent.ingest.parsers import parser_for
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Prices"
+    ws.append(["型号", "标价"])
+    ws.append(["SL-500", 3999])
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    path = tmp_path / "drawing_broken.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</worksheet>", b'<drawing r:id="rId1" xmlns:r="http://schemas.openxmlformats.'
+                                    b'org/officeDocument/2006/relationships"/></worksheet>')
+            out.writestr(item, data)
+        out.writestr("xl/worksheets/_rels/sheet1.xml.rels",
+                     b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                     b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                     b'officeDocument/2006/relationships/drawing" Target="../drawings/drawing1.xml"/></Relationships>')
+        out.writestr("xl/drawings/drawing1.xml", b"<not valid xml")
+    with pytest.raises(Exception):
+        openpyxl.load_workbook(path)
+    doc = parser_for(".xlsx").parse(path, ParseOptions())
+    assert doc.notes == ["opened in read-only mode (merged cells not filled)"]
+    assert [(s.locator.label(), s.text) for s in doc.sections] == [("Prices!A2:B2", "型号: SL-500; 标价: 3999")]
