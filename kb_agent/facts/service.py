@@ -27,6 +27,7 @@ from kb_agent.facts.tables.filters import parse_filters
 from kb_agent.facts.tables.hook import SpreadsheetHook
 from kb_agent.facts.text import canonical_text, normalize, tokens
 from kb_agent.facts.text import words as content_words
+from kb_agent.facts.vectors import VectorCache
 from kb_agent.glossary.terms import TermUnderstanding
 
 log = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ class FactService:
         self._tables: TableStore | None = None
         self._index: FactIndex | None = None
         self._index_key: tuple | None = None
-        self._vector_cache: dict = {}
+        self._vector_cache = None  # VectorCache, opened with the first embedder
         self._lock = threading.Lock()
         self._words: tuple[float, tuple[str, ...]] | None = None
 
@@ -129,10 +130,16 @@ class FactService:
                         embedder = self._embedder()
                     except Exception as exc:  # no model available: keyword matching still works
                         log.warning("facts: no embedder (%s); keyword matching only", exc)
+                if embedder is not None and self._vector_cache is None:
+                    self._vector_cache = VectorCache(self.settings.data_dir / self.cfg.tables_file)
                 self._index = FactIndex(facts, self.expand, self.canonical, words, embedder, self._vector_cache,
                                         self.cfg.embed_low, self.cfg.embed_high, self.cfg.embed_min_keyword)
                 self._index_key = key
             return self._index
+
+    def warm_up(self) -> None:
+        """Load facts and build the matching index now (embeds new phrasings), not on the first question."""
+        self.index()
 
     # -- queries -------------------------------------------------------------------------
     def query(self, question: str, principal: Principal, table: str | None = None, filters: Any = None,

@@ -129,6 +129,28 @@ def test_hybrid_matching_with_the_real_embedder(make_kb):
     trap = kb.query_facts("ESS培训的讲师是谁？", EMPLOYEE)
     assert trap.status == "no_match"
     assert kb.query_facts("食堂几点开饭？", EMPLOYEE).status == "no_match"
+    # Phrasing vectors persist in the data directory: a restart embeds nothing again.
+    again = make_kb(embeddings=True)
+    calls = []
+    original = again.embedder.embed_documents
+    again.embedder.embed_documents = lambda texts: calls.append(len(texts)) or original(texts)
+    again.facts.warm_up()
+    assert calls == [] and again.query_facts(question, EMPLOYEE).status == "fact"
+
+
+def test_vector_cache_roundtrip(tmp_path):
+    import numpy as np
+
+    from kb_agent.facts.vectors import VectorCache
+
+    cache = VectorCache(tmp_path / "v.sqlite3")
+    cache[("m1", "ESS培训每月几次？")] = np.array([0.6, 0.8], dtype=np.float32)
+    cache.close()
+    reopened = VectorCache(tmp_path / "v.sqlite3")
+    assert ("m1", "ESS培训每月几次？") in reopened and ("m2", "ESS培训每月几次？") not in reopened
+    assert reopened[("m1", "ESS培训每月几次？")].tolist() == pytest.approx([0.6, 0.8])
+    with pytest.raises(KeyError):
+        reopened[("m1", "other")]
 
 
 def test_two_facts_fitting_equally_are_ambiguous_not_asserted(kb, facts_dir):
