@@ -82,3 +82,27 @@ def test_video_without_audio_track_when_asr_is_configured(tmp_path):
     doc = parser_for(".mp4").parse(path, ParseOptions(asr_backend="local", asr_model_dir=str(tmp_path)))
     assert doc.notes == ["no audio track"]
     assert [s.text.replace(" ", "") for s in doc.sections] == ["GWS工卡释放"]
+
+
+def test_video_whose_audio_track_cannot_be_decoded(tmp_path):
+    """The keyframes are still read; the report says the audio could not be decoded."""
+    import shutil
+    import subprocess
+
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg is not installed (scripts/system-deps.sh installs it)")
+    silent = helpers.make_video(tmp_path / "v.mp4", [["eSign 电子签章"]])
+    muxed = tmp_path / "av.mp4"
+    subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(silent), "-f", "lavfi", "-i",
+                    "sine=frequency=440:duration=2", "-c:v", "copy", "-c:a", "aac", "-shortest", str(muxed)], check=True)
+    broken = tmp_path / "broken_audio.mp4"
+    # Unknown audio codec tag and no decoder config: ffmpeg finds no decoder for the stream.
+    data = bytearray(muxed.read_bytes())
+    entry = data.index(b"mp4a")  # the audio sample entry; its own esds box follows it
+    cfg = data.index(b"esds", entry)
+    data[entry:entry + 4] = data[cfg:cfg + 4] = b"xxxx"
+    broken.write_bytes(bytes(data))
+    doc = parser_for(".mp4").parse(broken, ParseOptions(asr_backend="local", asr_model_dir=str(tmp_path)))
+    assert doc.notes == ["audio track could not be decoded"]
+    assert [s.text.replace(" ", "") for s in doc.sections] == ["eSign电子签章"]
