@@ -56,6 +56,8 @@ def ingest(ctx: typer.Context,
             typer.echo(f.line())
         for r in report.removed:
             typer.echo(f"{'removed':9s} {r}")
+        for e in report.errors:
+            typer.echo(f"error: {e}", err=True)
         t = report.totals()
         typer.echo(f"{t['files']} file(s): {t['ok']} ok ({t['chunks']} chunks), {t['unchanged']} unchanged, "
                    f"{t['skipped']} skipped, {t['failed']} failed, {t['removed']} removed; "
