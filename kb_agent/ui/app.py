@@ -29,6 +29,17 @@ from kb_agent.ui.theme import CSS, gradio_theme
 log = logging.getLogger(__name__)
 
 
+_INLINE_TYPES = frozenset({"application/pdf", "text/plain", "text/markdown", "text/csv", "image/png", "image/jpeg",
+                           "image/gif", "image/webp"})
+
+
+def _download_headers(media: str) -> dict[str, str]:
+    headers = {"X-Content-Type-Options": "nosniff"}
+    if media != "application/pdf":  # Chromium's PDF viewer does not run in a sandboxed document
+        headers["Content-Security-Policy"] = "sandbox"
+    return headers
+
+
 def _safe_next(url: str | None) -> str:
     """Only local paths after sign-in (no open redirect to another site)."""
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
@@ -110,9 +121,13 @@ def create_app(ctx: WebContext) -> FastAPI:
             log.info("download refused for %s: %r", username, source)
             return HTMLResponse(refused_page(product, exc.user_text()), status_code=404)
         media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        inline = media in ("application/pdf", "text/plain", "text/markdown") or media.startswith("image/")
+        # Shown in the browser only for types that cannot run script (no HTML, no SVG).
+        inline = media in _INLINE_TYPES
+        if media.startswith("text/") and not inline:
+            media = "text/plain"
         return FileResponse(path, media_type=media, filename=path.name,
-                            content_disposition_type="inline" if inline else "attachment")
+                            content_disposition_type="inline" if inline else "attachment",
+                            headers=_download_headers(media))
 
     @app.post("/api/ask")
     async def api_ask(request: Request):
