@@ -56,8 +56,10 @@ class TableInfo:
     columns: tuple[ColumnInfo, ...]
     access_groups: tuple[str, ...]
 
-    def describe(self) -> str:
-        cols = ", ".join(f"{c.name} ({c.type})" for c in self.columns)
+    def describe(self, max_columns: int = 25) -> str:
+        cols = ", ".join(f"{c.name} ({c.type})" for c in self.columns[:max_columns])
+        if len(self.columns) > max_columns:
+            cols += f", … ({len(self.columns) - max_columns} more columns)"
         return f"{self.name} [{self.n_rows} rows]: {cols}"
 
     def to_dict(self) -> dict[str, Any]:
