@@ -30,6 +30,7 @@ def test_employee_cannot_open_console_or_fetch_restricted_files(start_app, brows
     # The public guide downloads; the finance sheet and path tricks are refused alike.
     ok = page.request.get(app.url + "/files?source=guides/returns_guide.md")
     assert ok.status == 200 and b"thirty days" in ok.body()
+    assert ok.headers["x-content-type-options"] == "nosniff" and "sandbox" in ok.headers["content-security-policy"]
     for source in ("finance/floor_prices.md", "finance%2Ffloor_prices.md", "../docs/finance/floor_prices.md",
                    "guides/../finance/floor_prices.md", "/etc/passwd", "finance/_access.yaml"):
         r = page.request.get(app.url + "/files?source=" + source)
