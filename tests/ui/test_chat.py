@@ -65,7 +65,7 @@ def _llm_app(start_app, server_url: str):
 def test_fake_llm_drives_tool_calls_and_streams(start_app, browser):
     from tests.fakellm import FakeLLM
 
-    llm = FakeLLM(chunk_chars=3, delay_s=0.04).start()
+    llm = FakeLLM(chunk_chars=3, delay_s=0.06).start()
     try:
         app = _llm_app(start_app, llm.url)
         answer = "AM 在公司里指客户经理（Account Manager），属于销售部，负责客户关系与订单跟进。"
