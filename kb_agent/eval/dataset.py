@@ -2,7 +2,8 @@
 
 ``{"id", "question", "kind": "term"|"fact"|"doc", "expected_answer"}`` for term and fact items;
 ``{"id", "question", "kind": "doc", "expected_source", "expected_locator"?}`` for documents,
-where ``expected_source`` is relative to the ingested folder and ``expected_locator`` may
+where ``expected_source`` is relative to the ingested folder (or a list of acceptable sources,
+when the knowledge base states the answer in several files) and ``expected_locator`` may
 name ``page``, ``slide``, ``sheet`` (and ``cell_range``), or ``heading`` (a prefix of the
 heading path). A doc item with ``"expected_source": null`` is unanswerable: the right
 outcome is 'no relevant passage'. Optional: ``lang`` and ``expected_route``
@@ -31,7 +32,7 @@ class EvalItem:
     question: str
     kind: str
     expected_answer: str | None = None
-    expected_source: str | None = None
+    expected_source: str | tuple[str, ...] | None = None
     expected_locator: dict[str, Any] = field(default_factory=dict)
     expected_route: str = "none"
     lang: str = "en"
@@ -72,15 +73,18 @@ def parse_item(data: Any, origin: str) -> EvalItem:
     if kind == "doc":
         if "expected_source" not in data:
             raise ValueError(("expected_source", "required for doc items (null for an unanswerable question)"))
-        if source is not None and (not isinstance(source, str) or not source.strip()):
-            raise ValueError(("expected_source", "a path relative to the ingested folder, or null"))
+        if isinstance(source, list) and source and all(isinstance(x, str) and x.strip() for x in source):
+            source = tuple(x.strip().strip("/") for x in source)
+        elif source is not None and (not isinstance(source, str) or not source.strip()):
+            raise ValueError(("expected_source", "a path relative to the ingested folder, a list of "
+                                                 "acceptable paths, or null"))
         if not isinstance(locator, dict) or set(locator) - set(LOCATOR_KEYS):
             raise ValueError(("expected_locator", f"an object with keys among {', '.join(LOCATOR_KEYS)}"))
     route = data.get("expected_route") or (kind if (kind != "doc" or source is not None) else "none")
     if route not in ROUTES:
         raise ValueError(("expected_route", f"must be one of {', '.join(ROUTES)}"))
     return EvalItem(id=data["id"], question=data["question"].strip(), kind=kind,
-                    expected_answer=answer, expected_source=source.strip().strip("/") if source else None,
+                    expected_answer=answer, expected_source=(source.strip().strip("/") if isinstance(source, str) else source) or None,
                     expected_locator=dict(locator), expected_route=route,
                     lang=data.get("lang") or language_of(data["question"]), origin=origin)
 

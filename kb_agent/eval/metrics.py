@@ -40,11 +40,13 @@ def locator_matches(expected: Mapping[str, Any], locator: Mapping[str, Any]) -> 
     return True
 
 
-def first_relevant_rank(hits: Sequence[tuple[str, Mapping[str, Any]]], source: str,
+def first_relevant_rank(hits: Sequence[tuple[str, Mapping[str, Any]]], source: str | Sequence[str],
                         locator: Mapping[str, Any] | None) -> int | None:
-    """1-based rank of the first hit with the right source (and locator when given)."""
+    """1-based rank of the first hit with the right source (one of them, when several are
+    acceptable) and the right locator when given."""
+    sources = {source} if isinstance(source, str) else set(source)
     for rank, (hit_source, hit_locator) in enumerate(hits, 1):
-        if hit_source == source and (not locator or locator_matches(locator, hit_locator)):
+        if hit_source in sources and (not locator or locator_matches(locator, hit_locator)):
             return rank
     return None
 

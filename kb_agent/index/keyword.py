@@ -17,6 +17,7 @@ from kb_agent.index.filters import IdFilter
 from kb_agent.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 class KeywordIndex(Protocol):

@@ -30,6 +30,7 @@ def test_locator_matching_and_ranks():
     hits = [("a.pdf", {"page": 1}), ("b.pdf", {"page": 2}), ("a.pdf", {"page": 3})]
     assert first_relevant_rank(hits, "a.pdf", {"page": 3}) == 3
     assert first_relevant_rank(hits, "a.pdf", None) == 1 and first_relevant_rank(hits, "c.pdf", None) is None
+    assert first_relevant_rank(hits, ("c.pdf", "b.pdf"), None) == 2          # any acceptable source
     ranks = [1, 3, None, 2]
     assert recall_at(ranks, 1) == 0.25 and recall_at(ranks, 5) == 0.75
     assert mrr(ranks) == pytest.approx((1 + 1 / 3 + 1 / 2) / 4)
@@ -48,14 +49,17 @@ def test_bad_items_are_reported_with_file_line_and_field(tmp_path):
         '{"id": "w", "question": "q", "kind": "doc", "expected_source": "a.pdf", "expected_locator": {"row": 1}}',
         '{"id": "ok1", "question": "again", "kind": "doc", "expected_source": null}',
         '{"id": "ok2", "question": "What does FSE stand for?", "kind": "doc", "expected_source": null}',
+        '{"id": "ok3", "question": "E3-101?", "kind": "doc", "expected_source": ["a.xlsx", "/b.pptx"]}',
+        '{"id": "bad", "question": "q", "kind": "doc", "expected_source": []}',
     ]), encoding="utf-8")
     items, issues = load_items([f, tmp_path / "missing.jsonl"])
-    assert [i.id for i in items] == ["ok1", "ok2"]
+    assert [i.id for i in items] == ["ok1", "ok2", "ok3"]
+    assert items[2].expected_source == ("a.xlsx", "b.pptx") and items[2].answerable
     assert items[0].lang == "zh" and items[0].expected_route == "term"
     assert items[1].expected_route == "none" and not items[1].answerable and items[1].lang == "en"
     got = [(i.line, i.field) for i in issues]
     assert got == [(2, "(line)"), (3, "expected_answer"), (4, "kind"), (5, "expected_source"),
-                   (6, "expected_locator"), (7, "id"), (0, "(file)")]
+                   (6, "expected_locator"), (7, "id"), (10, "expected_source"), (0, "(file)")]
     assert str(issues[1]).startswith(f"{f}:3: expected_answer:")
 
 
