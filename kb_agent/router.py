@@ -71,13 +71,31 @@ def glossary_output(query: str, kb: "KnowledgeBase") -> ToolOutput:
     return ToolOutput("\n".join(lines), citations=citations, payload=result.to_dict())
 
 
+_FILLER = re.compile(r"\b(a|an|the|our|we|is|are|of|at|in|on|for|to|do|does|this|that|it|company|company's)\b|"
+                     r"请问|一下|什么|这个|那个|我们|公司|的|呢|吗|啊|是|个|[\s\W_]+", re.IGNORECASE)
+
+
+def _little_else(question: str, matches) -> bool:
+    """True when the question is about the term itself: once the term, the framing ("是什么",
+    "what does … stand for") and filler words are removed, at most a word is left
+    ("AIP是什么活动" -> "活动"), not a subject of its own ("our booth number at AIP 2026")."""
+    rest = question
+    for m in sorted(matches, key=lambda m: m.start, reverse=True):
+        rest = rest[:m.start] + " " + rest[m.end:]
+    rest = _FILLER.sub(" ", _TERM_CUES.sub(" ", rest))
+    words = re.findall(r"[A-Za-z0-9]+", rest)
+    cjk = re.findall(r"[\u3400-\u9fff]", rest)
+    return len(words) + (len(cjk) + 1) // 2 <= 1 if not cjk else (len(cjk) <= 3 and not words)
+
+
 def term_route(question: str, kb: "KnowledgeBase", principal: Principal,
                terms: TermUnderstanding) -> RouteAnswer | None:
     result = kb.glossary.lookup(question)
     if not result.found:
         return None
     whole_question_is_term = result.how in ("exact", "reverse")
-    asks_about_term = bool(_TERM_CUES.search(question)) and not _NON_TERM_CUES.search(question)
+    asks_about_term = (bool(_TERM_CUES.search(question)) and not _NON_TERM_CUES.search(question)
+                       and _little_else(question, result.found_in_question))
     if not (whole_question_is_term or (result.how == "in_question" and asks_about_term)):
         return None
     lang = language_of(question)

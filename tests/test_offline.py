@@ -74,3 +74,10 @@ def test_ask_batch_prints_one_line_per_question_with_ids(cli, tmp_path):
     assert "客户经理" in lines[0]["answer"]
     assert "q.jsonl:3" in lines[1]["error"]
     assert "Employee Self-Service" in lines[2]["answer"]
+
+
+@pytest.mark.parametrize("question", ["What is our booth number at AIP 2026?", "在产品售后流程里，AM负责哪些事情？",
+                                      "GWS的安全打印功能是什么？"])
+def test_questions_about_something_else_than_the_term_are_not_term_answers(answerer, question):
+    """A term inside a question with its own subject goes to facts/documents, not the glossary."""
+    assert answerer.ask(question).route != "term"
