@@ -35,6 +35,8 @@ from kb_agent.index.tokenize import Tokenizer
 from kb_agent.index.vector import FaissVectorStore
 
 log = logging.getLogger(__name__)
+#: Vector indexes at least this large are saved in the background after an update.
+BACKGROUND_SAVE_FROM = 100_000
 
 
 class ChunkSource(Protocol):
@@ -113,6 +115,8 @@ class Retriever:
         self._vectors: FaissVectorStore | None = None
         self._tokenizer: Tokenizer | None = None
         self._glossary_id: int | None = None
+        self._save_lock = threading.Lock()
+        self._saved_generation = -1
 
     # -- paths & helpers ------------------------------------------------------------------
     @property
@@ -172,6 +176,7 @@ class Retriever:
                     vectors = None
                 else:
                     vec_gen = int(meta.get("generation", -1))
+                    self._saved_generation = vec_gen      # the file already holds this generation
             except StoreError as exc:
                 # The vectors themselves live in the chunk store: rebuilding is always possible.
                 log.warning("%s — rebuilding from the chunk store", exc)
@@ -248,11 +253,24 @@ class Retriever:
         self._persist(generation)
 
     def _persist(self, generation: int) -> None:
-        try:
-            with self._rw.read():
-                self._vectors.save(self.vector_path, {"generation": generation, "model_id": self.embedder.model_id})
-        except OSError as exc:
-            log.warning("could not save the vector index to %s: %s", self.vector_path, exc)
+        """Save the vector index. Large indexes are written by a background thread, so the
+        search that applied an ingestion's changes does not wait for a gigabyte-sized write."""
+        if len(self._vectors) < BACKGROUND_SAVE_FROM:
+            self._save(generation)
+        else:
+            threading.Thread(target=self._save, args=(generation,), name="kb-index-save", daemon=True).start()
+
+    def _save(self, generation: int) -> None:
+        with self._save_lock:
+            if generation <= self._saved_generation:
+                return
+            try:
+                with self._rw.read():
+                    current = self._state.generation if self._state else generation
+                    self._vectors.save(self.vector_path, {"generation": current, "model_id": self.embedder.model_id})
+                self._saved_generation = current
+            except OSError as exc:
+                log.warning("could not save the vector index to %s: %s", self.vector_path, exc)
 
     # -- searching ------------------------------------------------------------------------
     def retrieve(self, query: str, principal: Principal, *, top_k: int | None = None,
