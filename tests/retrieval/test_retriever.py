@@ -160,3 +160,25 @@ def test_embedder_failure_falls_back_to_keyword_search(kb, monkeypatch):
     assert r.found and r.hits[0].chunk.source == "hr/ess_training_notice.pdf"
     assert r.notes and "keyword search only" in r.notes[0]
     assert not kb.retrieve("zzzz qqqq", EMPLOYEE).found
+
+
+def test_past_the_threshold_the_index_is_hnsw_with_tombstones(make_settings, embedder):
+    from kb_agent.store.chunks import ChunkStore
+    from tests.retrieval.corpus import fill
+
+    settings = make_settings(embedder={"num_threads": 1}, retrieval={"hnsw_threshold": 5, "compact_share": 0.5})
+    store = ChunkStore(settings.data_dir / "kb.sqlite3")
+    fill(store, embedder)
+    kb = KnowledgeBase(settings)
+    assert kb.retrieve("ESS培训每月几次", EMPLOYEE).hits[0].chunk.source == "hr/ess_training_notice.pdf"
+    stats = kb.retriever.stats()
+    assert stats["vector_index"] == "hnsw" and stats["vectors"] == 12
+    store.remove_source("hr/ess_training_notice.pdf")                    # 2 chunks: tombstoned
+    r = kb.retrieve("ESS培训每月几次", EMPLOYEE, top_k=10)
+    assert all(h.chunk.source != "hr/ess_training_notice.pdf" for h in r.hits)
+    stats = kb.retriever.stats()
+    assert stats["vectors"] == 10 and stats["tombstones"] == 2
+    store.remove_source("processes/after_sales_process.docx")            # 3 more: past compact_share
+    kb.retrieve("售后", EMPLOYEE)
+    assert kb.retriever.stats()["tombstones"] == 0 and kb.retriever.stats()["vectors"] == 7
+    store.close()
