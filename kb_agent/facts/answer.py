@@ -20,7 +20,11 @@ def validity(fact: Fact) -> str:
 
 def fact_citation(hit: FactHit, question: str) -> Citation:
     f = hit.fact
-    label = f.source.label() or f"facts/{f.file}:{f.line}"
+    # A locator label names the place inside `source` (the UI and CLI print "source (label)").
+    if f.source.document:
+        label = f.source.locator or f"fact {f.id}"
+    else:
+        label = f.source.person or f"line {f.line}"
     return Citation(source=f.source.document or f"facts/{f.file}",
                     locator={"kind": "fact", "fact_id": f.id, "file": f"facts/{f.file}", "line": f.line,
                              "document_locator": f.source.locator, "person": f.source.person,
@@ -33,10 +37,10 @@ def row_citations(row: RowHit, columns_only: bool) -> list[Citation]:
     t = row.table
     if columns_only:
         return [Citation(source=t.source, locator={"kind": "sheet", "sheet": t.sheet, "cell_range": c.ref,
-                                                   "label": row.cite(c)},
+                                                   "label": f"{t.sheet}!{c.ref}", "ref": row.cite(c)},
                          text=f"{c.column}: {c.text}", kind="table") for c in row.cells]
     return [Citation(source=t.source, locator={"kind": "sheet", "sheet": t.sheet, "cell_range": row.range_ref,
-                                               "label": row.cite()},
+                                               "label": f"{t.sheet}!{row.range_ref}", "ref": row.cite()},
                      text=row_text(row), score=row.score or None, kind="table")]
 
 

@@ -35,7 +35,7 @@ def test_agent_calls_fact_query_with_table_filters(fake_llm, make_settings, fact
 
     assert answer.mode == "llm" and "3月4日" in answer.answer
     assert answer.tool_calls == [{"name": "fact_query", "arguments": ARGS}]
-    labels = {c.locator["label"] for c in answer.citations}
+    labels = {c.locator["ref"] for c in answer.citations}
     assert {"training_calendar.xlsx!2026上半年!A14", "training_calendar.xlsx!2026上半年!E16"} <= labels
     # The model was told which tables and columns exist, in the tool's schema.
     tools = fake_llm.requests[0]["tools"]

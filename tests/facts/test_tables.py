@@ -79,7 +79,7 @@ def test_filters_on_typed_columns_with_cell_citations(calendar):
                        columns=["Course", "Date"])
     assert [h.row_num for h in r.table.rows] == [6, 7, 9]
     out = fact_output(r)
-    assert "calendar.xlsx!Sessions!B6" in [c.locator["label"] for c in out.citations]
+    assert "calendar.xlsx!Sessions!B6" in [c.locator["ref"] for c in out.citations]
     assert "Course: ESS basics [B6]" in out.text and "Date: 2026-01-07 [A6]" in out.text
     r = kb.query_facts("q", table="Sessions", filters=[{"column": "Date", "op": "=", "value": "2026-02"}])
     assert [h.row_num for h in r.table.rows] == [9]  # a month on a date column

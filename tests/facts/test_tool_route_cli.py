@@ -35,7 +35,7 @@ def test_offline_table_rows_with_cell_citations(kb):
     answer = Answerer(kb.settings, kb).ask("上海总部的电话是多少？", EMPLOYEE)
     assert answer.found and answer.route == "fact"
     assert "021-5555-0100 [F4]" in answer.answer
-    assert answer.citations[0].locator["label"] == "office_directory.xlsx!办公室!A4:H4"
+    assert answer.citations[0].locator["ref"] == "office_directory.xlsx!办公室!A4:H4"
     assert answer.citations[0].kind == "table"
     answer = Answerer(kb.settings, kb).ask("What is the address of the Beijing Office?", EMPLOYEE)
     assert "88 Jianguo Rd" in answer.answer and "010-5555-0200" in answer.answer
@@ -61,7 +61,7 @@ def test_tool_lists_tables_and_queries_them_with_filters(kb):
     assert "2 matching row(s)" in text
     assert "日期: 2026-03-04 [A14]" in text and "日期: 2026-03-18 [A16]" in text
     (event,) = recorder.events
-    labels = [c.locator["label"] for c in event.output.citations]
+    labels = [c.locator["ref"] for c in event.output.citations]
     assert "training_calendar.xlsx!2026上半年!A14" in labels and "training_calendar.xlsx!2026上半年!E16" in labels
     assert all(c.kind == "table" for c in event.output.citations)
 
