@@ -56,3 +56,24 @@ def test_every_referenced_prompt_exists_and_names_the_tools(lang, tmp_path):
     assert prompt_path(s.agent.prompts_dir, s.agent.system_prompt, lang).is_file()
     text = system_prompt(s, lang)
     assert "{" not in text and all(name in text for name in s.agent.tools)
+
+
+def test_example_config_is_current_and_loads(tmp_path):
+    """kb_agent.example.yaml documents every setting; regenerate it with scripts/make_example_config.py."""
+    import runpy
+
+    from kb_agent.config import PROJECT_ROOT
+    from kb_agent.settings_doc import example_yaml
+
+    module = runpy.run_path(str(PROJECT_ROOT / "scripts" / "make_example_config.py"))
+    assert (PROJECT_ROOT / "kb_agent.example.yaml").read_text(encoding="utf-8") == example_yaml(module["default_settings"]())
+    s = load_settings(PROJECT_ROOT / "kb_agent.example.yaml", data_dir=tmp_path)
+    assert s.llm == "offline" and s.agent.tools == ["glossary_lookup", "fact_query", "doc_retrieve"]
+
+
+def test_config_show_masks_secrets(cli, monkeypatch):
+    result = cli("config", "show", "--json", env={"KB_AGENT_LLM": "dashscope", "DASHSCOPE_API_KEY": "sk-secret"})
+    assert result.exit_code == 0
+    assert "sk-secret" not in result.stdout
+    import json
+    assert json.loads(result.stdout)["dashscope"]["api_key"] == "********"
