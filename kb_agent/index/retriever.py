@@ -117,6 +117,7 @@ class Retriever:
         self._glossary_id: int | None = None
         self._save_lock = threading.Lock()
         self._saved_generation = -1
+        self._save_thread: threading.Thread | None = None
 
     # -- paths & helpers ------------------------------------------------------------------
     @property
@@ -258,7 +259,15 @@ class Retriever:
         if len(self._vectors) < BACKGROUND_SAVE_FROM:
             self._save(generation)
         else:
-            threading.Thread(target=self._save, args=(generation,), name="kb-index-save", daemon=True).start()
+            self._save_thread = threading.Thread(target=self._save, args=(generation,), name="kb-index-save",
+                                                 daemon=True)
+            self._save_thread.start()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until a background save of the vector index has finished (tests, shutdown)."""
+        thread = self._save_thread
+        if thread is not None:
+            thread.join(timeout)
 
     def _save(self, generation: int) -> None:
         with self._save_lock:
