@@ -17,7 +17,6 @@ from kb_agent.index.filters import IdFilter
 from kb_agent.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 
 class KeywordIndex(Protocol):
@@ -30,6 +29,7 @@ class BM25Index:
     def __init__(self, tokenizer: Tokenizer, tokens: Mapping[int, list[str]], *, k1: float = 1.5, b: float = 0.75):
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         self.tokenizer = tokenizer
         self.k1, self.b = k1, b
         self._tokens = dict(tokens)
