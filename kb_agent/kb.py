@@ -1,10 +1,16 @@
 """KnowledgeBase: built once from Settings, the one object tools, router, CLI and UI talk to.
 
-It owns the live glossary and the usage log; the fact store and the document retriever
-attach here as they land. Heavy things load here once, never per query.
+It owns the live glossary, the usage log, the fact service (curated facts and spreadsheet
+tables), the chunk store, the embedder and the document retriever. Heavy parts are built
+once, on first use (thread-safe), never per query; a part that cannot load raises a typed
+error while the others keep working (glossary and facts without documents, for instance).
 """
 
 from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable
 
 from kb_agent.access import LOCAL_ADMIN, Principal
 from kb_agent.config import Settings
@@ -21,10 +27,20 @@ class KnowledgeBase:
         self.glossary_store = GlossaryStore(settings.glossary.dir, settings.glossary.reload_check_s,
                                             settings.glossary.fuzzy_cutoff)
         self.usage = UsageLog(settings.usage_db)
-        # Spreadsheets reach the table store through the ingestion pipeline's hooks.
-        if not hasattr(self, "ingest_hooks"):
-            self.ingest_hooks = []
-        self.ingest_hooks.append(self.facts.ingest_hook())
+        self._lock = threading.RLock()
+        self._parts: dict[str, Any] = {}
+        # Stores that follow ingestion (spreadsheets -> SQLite tables) register here.
+        self.ingest_hooks: list = [self.facts.ingest_hook()]
+
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        """Build a heavy part once (under a lock: two first queries must not load it twice)."""
+        part = self._parts.get(name)
+        if part is None:
+            with self._lock:
+                part = self._parts.get(name)
+                if part is None:
+                    part = self._parts[name] = build()
+        return part
 
     # -- glossary ------------------------------------------------------------------------
     @property
@@ -42,13 +58,71 @@ class KnowledgeBase:
         """Known terms in a question and their expansions (used before every search)."""
         return understand(question, self.glossary)
 
-    # -- documents (kb_agent/index) -----------------------------------------------------------
+    def glossary_words(self) -> list[str]:
+        """Terms, aliases and Chinese names: tokenisers keep them whole (jieba user words)."""
+        g = self.glossary
+        return g.terms() + sorted({n for e in g.entries for n in e.chinese_names()})
+
+    # -- embeddings and the chunk store (kb_agent/embed, kb_agent/store) ---------------------
+    @property
+    def embedder(self):
+        """The configured embedder, shared by ingestion, retrieval and fact matching."""
+        def build():
+            from kb_agent.embed.factory import create_embedder
+
+            s = self.settings.embedder
+            if s.backend == "dashscope" and s.api_key is None and self.settings.dashscope.api_key:
+                s = s.model_copy(update={"api_key": self.settings.dashscope.api_key})
+            return create_embedder(s)        # the model itself loads on the first embed
+
+        return self._part("embedder", build)
+
+    @property
+    def chunk_store(self):
+        """The chunk store at ``data_dir/kb.sqlite3`` (StoreError if unusable)."""
+        from kb_agent.store.chunks import ChunkStore
+
+        return self._part("chunk_store", lambda: ChunkStore(self.settings.data_dir / "kb.sqlite3"))
+
+    # -- documents (kb_agent/ingest, kb_agent/index) ----------------------------------------
+    def ingest(self, paths: Iterable[Path | str], progress=None):
+        """Ingest files and folders -> :class:`kb_agent.ingest.report.IngestReport`.
+
+        Incremental: unchanged files are skipped, edited ones replaced, deleted ones removed.
+        A retriever already serving queries catches up right away, so no user pays for it.
+        """
+        from kb_agent.ingest.pipeline import Ingestor
+
+        key = self.settings.dashscope.api_key
+        ingestor = Ingestor(self.chunk_store, self.embedder, self.settings.ingest, hooks=self.ingest_hooks,
+                            asr_api_key=key.get_secret_value() if key else None)
+        report = ingestor.run([Path(p) for p in paths], progress=progress)
+        self._sync_retriever()
+        return report
+
+    def remove_document(self, source: str) -> int:
+        """Remove one ingested file (chunks, tables, index entries); returns chunks removed."""
+        removed = self.chunk_store.remove_source(source)
+        for hook in self.ingest_hooks:
+            hook.on_remove(source)
+        self._sync_retriever()
+        return removed
+
+    def _sync_retriever(self) -> None:
+        retriever = self._parts.get("retriever")
+        if retriever is not None:
+            retriever.sync()
+
     @property
     def retriever(self):
-        """The hybrid retriever, created on first use; its index loads once (StoreError if unusable)."""
-        from kb_agent.index.retriever import retriever_for
+        """The hybrid retriever; its indexes load once (StoreError if unusable)."""
+        def build():
+            from kb_agent.index.retriever import Retriever
 
-        return retriever_for(self)
+            return Retriever(self.settings.retrieval, self.settings.data_dir / "index", self.chunk_store,
+                             self.embedder, lambda: self.glossary)
+
+        return self._part("retriever", build)
 
     def retrieve(self, query: str, principal: Principal = LOCAL_ADMIN, top_k: int | None = None,
                  filters=None):
@@ -64,14 +138,13 @@ class KnowledgeBase:
     # -- facts and tables (kb_agent/facts) -------------------------------------------------
     @property
     def facts(self):
-        """The fact service (curated facts + spreadsheet tables), created on first use."""
-        service = self.__dict__.get("_facts")
-        if service is None:
+        """The fact service: curated facts (YAML) and spreadsheet tables (SQLite)."""
+        def build():
             from kb_agent.facts.service import FactService
 
-            service = FactService(self.settings, self.understand, self._glossary_words, lambda: self.embedder)
-            self.__dict__["_facts"] = service
-        return service
+            return FactService(self.settings, self.understand, self.glossary_words, lambda: self.embedder)
+
+        return self._part("facts", build)
 
     def query_facts(self, question: str, principal: Principal = LOCAL_ADMIN, table: str | None = None,
                     filters=None, columns: list[str] | None = None):
@@ -82,47 +155,12 @@ class KnowledgeBase:
         """One line per table the principal may query: name, row count, columns and types."""
         return self.facts.describe_tables(principal)
 
-    def _glossary_words(self) -> list[str]:
-        g = self.glossary
-        return g.terms() + sorted({n for e in g.entries for n in e.chinese_names()})
-
-    # -- ingestion (kb_agent/ingest, kb_agent/store) --------------------------------------------
-    @property
-    def embedder(self):
-        """The configured embedder, created once on first use (its model loads on first embed)."""
-        embedder = self.__dict__.get("_embedder")
-        if embedder is None:
-            from kb_agent.embed.factory import create_embedder
-
-            s = self.settings.embedder
-            if s.backend == "dashscope" and s.api_key is None and self.settings.dashscope.api_key:
-                s = s.model_copy(update={"api_key": self.settings.dashscope.api_key})
-            embedder = create_embedder(s)
-            self.__dict__["_embedder"] = embedder
-        return embedder
-
-    @property
-    def chunk_store(self):
-        """The chunk store at ``data_dir/kb.sqlite3``, opened once (StoreError if unusable)."""
-        store = self.__dict__.get("_chunk_store")
-        if store is None:
-            from kb_agent.store.chunks import ChunkStore
-
-            store = ChunkStore(self.settings.data_dir / "kb.sqlite3")
-            self.__dict__["_chunk_store"] = store
-        return store
-
-    def ingest(self, paths, progress=None):
-        """Ingest files and folders -> :class:`kb_agent.ingest.report.IngestReport`."""
-        from pathlib import Path
-
-        from kb_agent.ingest.pipeline import Ingestor
-
-        key = self.settings.dashscope.api_key
-        ingestor = Ingestor(self.chunk_store, self.embedder, self.settings.ingest,
-                            hooks=getattr(self, "ingest_hooks", []),
-                            asr_api_key=key.get_secret_value() if key else None)
-        return ingestor.run([Path(p) for p in paths], progress=progress)
+    # -- start-up ----------------------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (web server start-up)."""
+        self.facts.warm_up()
+        if self.chunk_store.count():
+            self.retriever.sync()
 
 
 def _as_acronym(query: str) -> tuple[str, ...]:

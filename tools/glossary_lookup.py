@@ -2,7 +2,7 @@
 
 from qwen_agent.tools.base import register_tool
 
-from kb_agent.router import glossary_output
+from kb_agent.glossary.route import glossary_output
 from kb_agent.tooling import KBTool, ToolOutput
 
 

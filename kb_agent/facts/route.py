@@ -9,14 +9,14 @@ from kb_agent.access import Principal
 from kb_agent.facts.answer import fact_output, offline_body
 from kb_agent.glossary.terms import TermUnderstanding
 
+from kb_agent.route_answer import RouteAnswer
+
 if TYPE_CHECKING:
     from kb_agent.kb import KnowledgeBase
-    from kb_agent.router import RouteAnswer
 
 
 def fact_route(question: str, kb: "KnowledgeBase", principal: Principal,
                terms: TermUnderstanding) -> "RouteAnswer | None":
-    from kb_agent.router import RouteAnswer  # the router imports this module
 
     result = kb.query_facts(question, principal)
     if result.status not in ("fact", "conflict", "rows"):

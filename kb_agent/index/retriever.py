@@ -336,28 +336,3 @@ class Retriever:
                     "tombstones": self._vectors.tombstones, "model_id": self.embedder.model_id,
                     "min_score": self.thresholds[0], "min_score_dense_only": self.thresholds[1],
                     "index_file": str(self.vector_path)}
-
-
-_attach_lock = threading.Lock()
-
-
-def retriever_for(kb) -> Retriever:
-    """The KnowledgeBase's retriever, created on first use (loads the index once)."""
-    with _attach_lock:
-        retriever = kb.__dict__.get("_retriever")
-        if retriever is None:
-            chunks = getattr(kb, "chunks", None) or getattr(kb, "chunk_store", None)
-            if chunks is None:
-                from kb_agent.store.chunks import ChunkStore
-
-                chunks = ChunkStore(kb.settings.data_dir / "kb.sqlite3")
-            embedder = getattr(kb, "embedder", None)
-            if embedder is None:   # one embedder per KnowledgeBase, shared with the fact store
-                from kb_agent.embed.factory import create_embedder
-
-                embedder = create_embedder(kb.settings.embedder)
-                kb.__dict__["embedder"] = embedder
-            retriever = Retriever(kb.settings.retrieval, kb.settings.data_dir / "index", chunks, embedder,
-                                  lambda: kb.glossary)
-            kb.__dict__["_retriever"] = retriever
-        return retriever

@@ -14,9 +14,10 @@ from kb_agent.index.present import doc_output, passage_header
 from kb_agent.index.result import clip
 from kb_agent.tooling import ToolOutput
 
+from kb_agent.route_answer import RouteAnswer
+
 if TYPE_CHECKING:
     from kb_agent.kb import KnowledgeBase
-    from kb_agent.router import RouteAnswer
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ ROUTE_TOP_K = 3
 
 def doc_route(question: str, kb: "KnowledgeBase", principal: Principal,
               terms: TermUnderstanding) -> "RouteAnswer | None":
-    from kb_agent.router import RouteAnswer
 
     lang = language_of(question)
     args = {"query": question, "top_k": ROUTE_TOP_K}

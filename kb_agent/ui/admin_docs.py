@@ -14,7 +14,6 @@ import gradio as gr
 
 from kb_agent.ui.admin_common import require_admin, table_or_empty
 from kb_agent.ui.context import WebContext
-from kb_agent.ui.files import chunk_store_of
 from kb_agent.ui.uploads import check_upload, store_upload
 
 log = logging.getLogger(__name__)
@@ -61,15 +60,11 @@ _INGEST_LOCK = threading.Lock()  # one ingestion at a time per process (two admi
 
 
 def run_ingest(ctx: WebContext, paths: list[Path], progress: gr.Progress) -> tuple[str, list[list]]:
-    ingest = getattr(ctx.kb, "ingest", None)
-    if ingest is None:
-        return ('<div class="kb-notice">Document ingestion is not available in this build.</div>',
-                table_or_empty([], 4))
     if not _INGEST_LOCK.acquire(blocking=False):
         return ('<div class="kb-notice">Another ingestion is running; try again when it has finished.</div>',
                 table_or_empty([], 4))
     try:
-        return _run_ingest(ingest, paths, progress)
+        return _run_ingest(ctx.kb.ingest, paths, progress)
     finally:
         _INGEST_LOCK.release()
 
@@ -97,8 +92,7 @@ def build_docs_tab(ctx: WebContext):
 
     def documents(request: gr.Request):
         require_admin(ctx, request)
-        store = chunk_store_of(ctx.kb)
-        records = store.sources() if store is not None else []
+        records = ctx.kb.chunk_store.sources()
         rows = [[r.path, r.status, r.chunks, ", ".join(r.access_groups), r.reason or ""] for r in records]
         return table_or_empty(rows, 5), gr.update(choices=[r.path for r in records], value=None)
 
@@ -134,19 +128,9 @@ def build_docs_tab(ctx: WebContext):
 
     def remove(source: str, request: gr.Request):
         require_admin(ctx, request)
-        store = chunk_store_of(ctx.kb)
-        if not source or store is None or store.source(source) is None:
+        if not source or ctx.kb.chunk_store.source(source) is None:
             return '<div class="kb-notice">Choose a document to remove.</div>'
-        remover = getattr(ctx.kb, "remove_document", None)
-        if remover is not None:
-            remover(source)
-        else:
-            store.remove_source(source)
-            for hook in getattr(ctx.kb, "ingest_hooks", []):
-                try:
-                    hook.on_remove(source)
-                except Exception:
-                    log.warning("hook %s failed to remove %s", getattr(hook, "name", hook), source, exc_info=True)
+        ctx.kb.remove_document(source)
         return f'<div class="kb-ok">Removed {html.escape(source)} from the knowledge base.</div>'
 
     with gr.Tab("Documents · 文档", id="documents"):

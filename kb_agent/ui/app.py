@@ -22,7 +22,7 @@ from kb_agent.config import Settings
 from kb_agent.errors import AccessDenied, AuthError, KBError
 from kb_agent.kb import KnowledgeBase
 from kb_agent.ui.context import SESSION_COOKIE, WebContext
-from kb_agent.ui.files import chunk_store_of, resolve_download
+from kb_agent.ui.files import resolve_download
 from kb_agent.ui.pages import refused_page, signin_page
 from kb_agent.ui.theme import CSS, gradio_theme
 
@@ -116,7 +116,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         if username is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
         try:
-            path = resolve_download(chunk_store_of(ctx.kb), ctx.principal(username), source)
+            path = resolve_download(ctx.kb.chunk_store, ctx.principal(username), source)
         except (AccessDenied, AuthError) as exc:
             log.info("download refused for %s: %r", username, source)
             return HTMLResponse(refused_page(product, exc.user_text()), status_code=404)

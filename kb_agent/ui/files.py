@@ -14,21 +14,6 @@ from kb_agent.access import Principal
 from kb_agent.errors import AccessDenied
 
 
-def chunk_store_of(kb):
-    """The KnowledgeBase's chunk store, or None when no document was ever ingested."""
-    store = getattr(kb, "chunk_store", None)
-    if store is not None:
-        return store
-    path = kb.settings.data_dir / "kb.sqlite3"
-    if not path.is_file():
-        return None
-    from kb_agent.store.chunks import ChunkStore
-
-    store = ChunkStore(path)
-    kb.__dict__["_ui_chunk_store"] = store
-    return store
-
-
 def _ok_source_name(source: str) -> bool:
     if not source or len(source) > 1000 or "\x00" in source or "\\" in source:
         return False

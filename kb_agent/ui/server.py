@@ -17,23 +17,19 @@ log = logging.getLogger(__name__)
 
 def ensure_sample_kb(ctx, echo: Callable[[str], None]) -> None:
     """On first start with an empty chunk store, ingest the sample knowledge base."""
-    settings = ctx.settings
-    sample = settings.ingest.sample_kb_dir
-    if not settings.web.ingest_sample_kb or not sample.is_dir() or getattr(ctx.kb, "ingest", None) is None:
-        return
-    from kb_agent.ui.files import chunk_store_of
+    from kb_agent.ingest.sample import ingest_sample_if_empty
 
-    store = chunk_store_of(ctx.kb)
-    if store is not None and store.count() > 0:
+    sample = ctx.settings.ingest.sample_kb_dir
+    if not ctx.settings.web.ingest_sample_kb or not sample.is_dir() or ctx.kb.chunk_store.sources():
         return
     echo(f"First start: ingesting the sample knowledge base {sample} (once; this can take a few minutes)…")
     try:
-        report = ctx.kb.ingest([sample])
+        report = ingest_sample_if_empty(ctx.kb)
     except Exception as exc:  # the chat still works (glossary, facts) without documents
         log.warning("sample ingestion failed", exc_info=True)
         echo(f"Sample ingestion failed: {exc}")
         return
-    files = report.to_dict().get("files", []) if hasattr(report, "to_dict") else []
+    files = report.to_dict()["files"] if report is not None else []
     ok = sum(1 for f in files if f.get("status") in ("ok", "unchanged"))
     echo(f"Sample knowledge base ingested: {ok} of {len(files)} file(s).")
 
@@ -56,6 +52,11 @@ def prepare(settings: Settings, echo: Callable[[str], None] = print):
         elif boot is not None:
             echo(f"First admin '{boot.username}' created with the password from the settings.")
     ensure_sample_kb(ctx, echo)
+    try:
+        ctx.kb.warm_up()          # so the first employee's question does not wait for index loading
+    except Exception as exc:      # a broken index must not stop the chat (glossary and facts still work)
+        log.warning("warm-up failed", exc_info=True)
+        echo(f"Warning: {exc}")
     return ctx, create_app(ctx)
 
 
