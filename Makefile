@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 
-.PHONY: run test install system-deps clean
+.PHONY: run test install system-deps screenshots clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -27,6 +27,10 @@ run: install
 
 test: install system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# Refresh docs/screenshots from the browser tests (look at them before committing).
+screenshots: install system-deps
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:cacheprovider tests/ui
 
 clean:
 	rm -rf $(VENV) data
