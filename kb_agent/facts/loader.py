@@ -25,10 +25,10 @@ import re
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kb_agent.facts.model import Fact, FactFileLoad, FactIssue, FactSource
+from kb_agent.yamlsource import read_items, yaml_files
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 
@@ -128,57 +128,22 @@ class FactSchema(BaseModel):
         return self
 
 
-def _line(node: yaml.Node | None) -> int | None:
-    return node.start_mark.line + 1 if node is not None else None
-
-
-def _construct(node: yaml.Node):
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
 def parse_facts_text(text: str, source: str) -> FactFileLoad:
     """Parse one file's text. Pure: no file system access."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        return FactFileLoad(source, issues=(FactIssue(source, mark.line + 1 if mark else None, None,
-                                                      f"not valid YAML: {problem}"),), fatal=True)
-    if root is None:
-        return FactFileLoad(source)
-    items = root
-    if isinstance(root, yaml.MappingNode):
-        items = None
-        for key, value in root.value:
-            if key.value == "facts":
-                items = value
-            else:
-                return FactFileLoad(source, issues=(FactIssue(
-                    source, _line(key), key.value, "unknown top-level key (expected `facts`)"),), fatal=True)
-    if not isinstance(items, yaml.SequenceNode):
-        return FactFileLoad(source, issues=(FactIssue(
-            source, _line(items or root), "facts", "expected a list of facts"),), fatal=True)
-
+    items, problem = read_items(text, "facts")
+    if problem is not None:
+        return FactFileLoad(source, issues=(FactIssue(source, problem.line, problem.field, problem.message),),
+                            fatal=True)
     facts: list[Fact] = []
     issues: list[FactIssue] = []
-    for node in items.value:
-        line = _line(node)
-        if not isinstance(node, yaml.MappingNode):
-            issues.append(FactIssue(source, line, None, "a fact must be a mapping with `id`, `questions`, "
-                                                        "`answer` and `source`"))
+    for item in items:
+        line, key_lines, raw = item.line, item.key_lines, item.data
+        if raw is None:
+            issues.append(FactIssue(source, line, None, item.error or "a fact must be a mapping with `id`, "
+                                                                      "`questions`, `answer` and `source`"))
             continue
-        key_lines = {k.value: _line(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
         try:
-            raw = _construct(node)
             parsed = FactSchema.model_validate(raw)
-        except yaml.YAMLError as exc:
-            issues.append(FactIssue(source, line, None, f"cannot read this fact: {exc}"))
-            continue
         except ValidationError as exc:
             fact_id = raw.get("id") if isinstance(raw, dict) else None
             for err in exc.errors():
@@ -210,10 +175,7 @@ def parse_facts_text(text: str, source: str) -> FactFileLoad:
     return FactFileLoad(source, facts=tuple(facts), issues=tuple(issues))
 
 
-def fact_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+fact_files = yaml_files
 
 
 def load_fact_file(path: Path, display_root: Path | None = None) -> FactFileLoad:

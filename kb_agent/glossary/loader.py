@@ -20,10 +20,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue
+from kb_agent.yamlsource import read_items, yaml_files
 
 
 class EntrySchema(BaseModel):
@@ -68,77 +68,39 @@ class EntrySchema(BaseModel):
         return self
 
 
-def _line(node: yaml.Node | None) -> int | None:
-    return node.start_mark.line + 1 if node is not None else None
-
-
 def parse_glossary_text(text: str, source: str) -> FileLoad:
     """Parse one file's text. Pure: no file system access."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
-        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
-        if context and context_mark is not None:
-            problem += f" ({context} started on line {context_mark.line + 1})"
-        return FileLoad(source, issues=(GlossaryIssue(source, mark.line + 1 if mark else None, None,
-                                                      f"not valid YAML: {problem}"),), fatal=True)
-    if root is None:
-        return FileLoad(source)
-    items_node = root
-    if isinstance(root, yaml.MappingNode):
-        items_node = None
-        for key, value in root.value:
-            if key.value == "entries":
-                items_node = value
-            else:
-                return FileLoad(source, issues=(GlossaryIssue(
-                    source, _line(key), key.value, "unknown top-level key (expected `entries`)"),), fatal=True)
-    if not isinstance(items_node, yaml.SequenceNode):
-        return FileLoad(source, issues=(GlossaryIssue(
-            source, _line(items_node or root), "entries", "expected a list of entries"),), fatal=True)
-
+    items, problem = read_items(text, "entries")
+    if problem is not None:
+        return FileLoad(source, issues=(GlossaryIssue(source, problem.line, problem.field, problem.message),),
+                        fatal=True)
     entries: list[GlossaryEntry] = []
     issues: list[GlossaryIssue] = []
-    for node in items_node.value:
-        line = _line(node)
-        if not isinstance(node, yaml.MappingNode):
-            issues.append(GlossaryIssue(source, line, None, "an entry must be a mapping with `term`, `english`, `chinese`"))
+    for item in items:
+        if item.data is None:
+            issues.append(GlossaryIssue(source, item.line, None, item.error or
+                                        "an entry must be a mapping with `term`, `english`, `chinese`"))
             continue
-        key_lines = {k.value: _line(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-        raw = _construct(node)
         try:
-            parsed = EntrySchema.model_validate(raw)
+            parsed = EntrySchema.model_validate(item.data)
         except ValidationError as exc:
             for err in exc.errors():
                 field_name = str(err["loc"][0]) if err["loc"] else None
                 msg = err["msg"].removeprefix("Value error, ")
                 if err["type"] == "extra_forbidden":
                     msg = "unknown field"
-                issues.append(GlossaryIssue(source, key_lines.get(field_name, line), field_name, msg))
+                issues.append(GlossaryIssue(source, item.key_lines.get(field_name, item.line), field_name, msg))
             continue
         entries.append(GlossaryEntry(
             term=parsed.term, english=parsed.english, chinese=parsed.chinese,
             aliases=tuple(a.strip() for a in parsed.aliases if a and a.strip()),
             description=parsed.description, scope=parsed.scope, owner=parsed.owner,
-            updated=parsed.updated, source_file=source, line=line or 0,
+            updated=parsed.updated, source_file=source, line=item.line or 0,
         ))
     return FileLoad(source, entries=tuple(entries), issues=tuple(issues))
 
 
-def _construct(node: yaml.Node):
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
-
-
-def glossary_files(directory: Path) -> list[Path]:
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+glossary_files = yaml_files
 
 
 def load_glossary_file(path: Path, display_root: Path | None = None) -> FileLoad:

@@ -95,5 +95,5 @@ facts:
 def test_wrong_top_level_shape():
     loaded = parse_facts_text("entries:\n  - id: x\n", "g.yaml")
     assert loaded.fatal and loaded.issues[0].field == "entries"
-    assert parse_facts_text("facts: 3\n", "n.yaml").issues[0].message == "expected a list of facts"
+    assert parse_facts_text("facts: 3\n", "n.yaml").issues[0].message == "expected a list under `facts`"
     assert parse_facts_text("", "empty.yaml").issues == ()
