@@ -77,14 +77,9 @@ def normalize(text: str) -> str:
 
 def tokens(text: str, extra_words: Iterable[str] = ()) -> list[str]:
     """Keyword tokens of ``text`` (with repeats): jieba words + CJK bigrams + Latin words."""
-    text = normalize(text)
-    out: list[str] = [t for t in _LATIN.findall(text) if t not in STOPWORDS]
-    runs = _CJK_RUN.findall(text)
-    if runs:
-        tok = _jieba(extra_words)
-        for run in runs:
-            out.extend(w for w in tok.lcut(run) if w not in STOPWORDS and w.strip())
-            out.extend(b for b in (run[i:i + 2] for i in range(len(run) - 1)) if not (set(b) & _STOP_CHARS))
+    out = words(text, extra_words)
+    for run in _CJK_RUN.findall(normalize(text)):
+        out.extend(b for b in (run[i:i + 2] for i in range(len(run) - 1)) if not (set(b) & _STOP_CHARS))
     return out
 
 
