@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from kb_agent.answering import Answerer
 from kb_agent.auth import AuthService
 from kb_agent.config import Settings
-from kb_agent.errors import AccessDenied, AuthError, KBError
+from kb_agent.errors import AccessDenied, AuthError, KBError, LLMError
 from kb_agent.kb import KnowledgeBase
 from kb_agent.ui.context import SESSION_COOKIE, WebContext
 from kb_agent.ui.files import resolve_download
@@ -146,7 +146,7 @@ def create_app(ctx: WebContext) -> FastAPI:
         try:
             answer = await run_in_threadpool(ctx.answerer.ask, question, ctx.principal(username), history)
         except KBError as exc:
-            return JSONResponse({"error": exc.user_text()}, status_code=503 if "LLM" in type(exc).__name__ else 400)
+            return JSONResponse({"error": exc.user_text()}, status_code=503 if isinstance(exc, LLMError) else 400)
         return JSONResponse(answer.to_dict())
 
     theme = gradio_theme()
