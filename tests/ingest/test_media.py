@@ -76,8 +76,7 @@ def test_video_without_audio_track_when_asr_is_configured(tmp_path):
     """With ASR on, the audio track goes through ffmpeg; a video without one says so."""
     import shutil
 
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed (scripts/system-deps.sh installs it)")
+    assert shutil.which("ffmpeg"), "ffmpeg is not installed (make test / scripts/system-deps.sh installs it)"
     path = helpers.make_video(tmp_path / "silent.mp4", [["GWS 工卡释放"]])
     doc = parser_for(".mp4").parse(path, ParseOptions(asr_backend="local", asr_model_dir=str(tmp_path)))
     assert doc.notes == ["no audio track"]
@@ -90,8 +89,7 @@ def test_video_whose_audio_track_cannot_be_decoded(tmp_path):
     import subprocess
 
     ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        pytest.skip("ffmpeg is not installed (scripts/system-deps.sh installs it)")
+    assert ffmpeg, "ffmpeg is not installed (make test / scripts/system-deps.sh installs it)"
     silent = helpers.make_video(tmp_path / "v.mp4", [["eSign 电子签章"]])
     muxed = tmp_path / "av.mp4"
     subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-i", str(silent), "-f", "lavfi", "-i",
