@@ -29,8 +29,6 @@ class KnowledgeBase:
         self.usage = UsageLog(settings.usage_db)
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}
-        # Stores that follow ingestion (spreadsheets -> SQLite tables) register here.
-        self.ingest_hooks: list = [self.facts.ingest_hook()]
 
     def _part(self, name: str, build: Callable[[], Any]) -> Any:
         """Build a heavy part once (under a lock: two first queries must not load it twice)."""
@@ -62,6 +60,12 @@ class KnowledgeBase:
         """Terms, aliases and Chinese names: tokenisers keep them whole (jieba user words)."""
         g = self.glossary
         return g.terms() + sorted({n for e in g.entries for n in e.chinese_names()})
+
+    @property
+    def ingest_hooks(self) -> list:
+        """Stores that follow ingestion (spreadsheets -> SQLite tables); built on first use so a
+        broken tables database cannot stop the glossary or documents from loading."""
+        return self._part("ingest_hooks", lambda: [self.facts.ingest_hook()])
 
     # -- embeddings and the chunk store (kb_agent/embed, kb_agent/store) ---------------------
     @property
@@ -102,11 +106,12 @@ class KnowledgeBase:
 
     def remove_document(self, source: str) -> int:
         """Remove one ingested file (chunks, tables, index entries); returns chunks removed."""
-        removed = self.chunk_store.remove_source(source)
+        record = self.chunk_store.source(source)
+        self.chunk_store.remove_source(source)
         for hook in self.ingest_hooks:
             hook.on_remove(source)
         self._sync_retriever()
-        return removed
+        return record.chunks if record is not None else 0
 
     def _sync_retriever(self) -> None:
         retriever = self._parts.get("retriever")

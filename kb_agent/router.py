@@ -9,9 +9,11 @@ invents: when no route answers, it says nothing was found.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from kb_agent.access import Principal
+from kb_agent.errors import KBError
 from kb_agent.facts.route import fact_route
 from kb_agent.glossary.route import term_route
 from kb_agent.glossary.terms import TermUnderstanding
@@ -21,6 +23,7 @@ from kb_agent.route_answer import RouteAnswer, RouteFn
 if TYPE_CHECKING:
     from kb_agent.kb import KnowledgeBase
 
+log = logging.getLogger(__name__)
 
 #: Tried in order: a question about a term, then a curated fact or table rows, then passages.
 ROUTES: list[RouteFn] = [term_route, fact_route, doc_route]
@@ -40,7 +43,11 @@ def route(question: str, kb: "KnowledgeBase", principal: Principal) -> tuple[Rou
     """First route that answers, plus the term understanding used (for display and logging)."""
     terms = kb.understand(question)
     for fn in ROUTES:
-        answer = fn(question, kb, principal, terms)
+        try:
+            answer = fn(question, kb, principal, terms)
+        except KBError as exc:   # one unusable store must not silence the others
+            log.warning("offline route %s unavailable: %s", fn.__name__, exc)
+            continue
         if answer is not None:
             return answer, terms
     return None, terms

@@ -25,6 +25,7 @@ from typing import Any
 import json5
 from qwen_agent.tools.base import TOOL_REGISTRY, BaseTool
 
+from kb_agent.access import EMPLOYEE
 from kb_agent.errors import KBError, ToolArgumentError, ToolLoadError
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,8 @@ class KBTool(BaseTool):
     def __init__(self, cfg: dict | None = None):
         super().__init__(cfg)
         self.kb = self.cfg.get("kb")
-        self.principal = self.cfg.get("principal")
+        # Least privilege when built without one (plain Qwen-Agent use): an employee, never an admin.
+        self.principal = self.cfg.get("principal") or EMPLOYEE
         self.recorder: TurnRecorder | None = self.cfg.get("recorder")
 
     def run(self, args: dict[str, Any]) -> ToolOutput:  # pragma: no cover - abstract

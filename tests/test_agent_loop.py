@@ -161,3 +161,15 @@ def test_terminal_chat_streams_tool_calls_and_answer(fake_llm, cli):
     # The second turn carried the first turn as history.
     last = fake_llm.requests[-1]["messages"]
     assert any("AM是什么意思" in json.dumps(m, ensure_ascii=False) for m in last[1:-1])
+
+
+def test_tools_built_without_a_user_get_least_privilege(make_settings):
+    """Plain Qwen-Agent use (no principal in cfg) must never see what only admins or groups may see."""
+    from kb_agent.access import EMPLOYEE
+    from kb_agent.tooling import load_tool_class
+
+    settings = make_settings()
+    kb = KnowledgeBase(settings)
+    for name in settings.agent.tools:
+        tool = load_tool_class(name, settings.agent.tools_dir)({"kb": kb})
+        assert tool.principal == EMPLOYEE and not tool.principal.is_admin

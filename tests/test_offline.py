@@ -81,3 +81,14 @@ def test_ask_batch_prints_one_line_per_question_with_ids(cli, tmp_path):
 def test_questions_about_something_else_than_the_term_are_not_term_answers(answerer, question):
     """A term inside a question with its own subject goes to facts/documents, not the glossary."""
     assert answerer.ask(question).route != "term"
+
+
+def test_a_corrupt_tables_database_does_not_take_the_rest_down(make_settings, data_dir):
+    """Glossary answers keep working when the facts' SQLite file is garbage."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "tables.sqlite3").write_bytes(b"this is not a database" * 100)
+    settings = make_settings()
+    answerer = Answerer(settings, KnowledgeBase(settings))
+    answer = answerer.ask("AM是什么意思？")
+    assert answer.found and "客户经理" in answer.answer
+    answerer.ask("上海办公室电话是多少？")     # the fact route is unavailable: no crash, other routes answer

@@ -2,7 +2,6 @@
 
 from qwen_agent.tools.base import register_tool
 
-from kb_agent.access import EMPLOYEE
 from kb_agent.errors import ToolArgumentError
 from kb_agent.index.filters import SearchFilters
 from kb_agent.index.present import doc_output
@@ -55,5 +54,5 @@ class DocRetrieve(KBTool):
             filters = SearchFilters.from_dict(args.get("filters"))
         except ValueError as exc:
             raise ToolArgumentError(str(exc)) from None
-        result = self.kb.retrieve(query, self.principal or EMPLOYEE, top_k=top_k, filters=filters)
+        result = self.kb.retrieve(query, self.principal, top_k=top_k, filters=filters)
         return doc_output(result, self.kb.settings.retrieval.max_passage_chars)

@@ -2,7 +2,6 @@
 
 from qwen_agent.tools.base import register_tool
 
-from kb_agent.access import LOCAL_ADMIN
 from kb_agent.facts.answer import fact_output
 from kb_agent.tooling import KBTool, ToolOutput
 
@@ -46,14 +45,14 @@ class FactQuery(KBTool):
     def __init__(self, cfg: dict | None = None):
         super().__init__(cfg)
         if self.kb is not None:
-            tables = self.kb.fact_tables(self.principal or LOCAL_ADMIN)
+            tables = self.kb.fact_tables(self.principal)
             if tables:
                 listed = "\n".join(f"- {t}" for t in tables[:MAX_TABLES_LISTED])
                 more = f"\n(and {len(tables) - MAX_TABLES_LISTED} more)" if len(tables) > MAX_TABLES_LISTED else ""
                 self.description = f"{self.description}\nAvailable tables (name [rows]: columns (type)):\n{listed}{more}"
 
     def run(self, args: dict) -> ToolOutput:
-        result = self.kb.query_facts(str(args["question"]), self.principal or LOCAL_ADMIN,
+        result = self.kb.query_facts(str(args["question"]), self.principal,
                                      table=args.get("table") or None, filters=args.get("filters"),
                                      columns=args.get("columns") or None)
         return fact_output(result)

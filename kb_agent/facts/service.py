@@ -11,6 +11,7 @@ Everything is filtered by the principal's access groups inside the stores.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -89,13 +90,16 @@ class FactService:
         self._index_key: tuple | None = None
         self._vector_cache = None  # VectorCache, opened with the first embedder
         self._lock = threading.Lock()
+        self._tables_lock = threading.Lock()
         self._words: tuple[float, tuple[str, ...]] | None = None
 
     # -- parts ---------------------------------------------------------------------------
     @property
     def tables(self) -> TableStore:
         if self._tables is None:
-            self._tables = TableStore(self.settings.data_dir / self.cfg.tables_file)
+            with self._tables_lock:
+                if self._tables is None:
+                    self._tables = TableStore(self.settings.data_dir / self.cfg.tables_file)
         return self._tables
 
     def ingest_hook(self) -> SpreadsheetHook:
@@ -131,7 +135,11 @@ class FactService:
                     except Exception as exc:  # no model available: keyword matching still works
                         log.warning("facts: no embedder (%s); keyword matching only", exc)
                 if embedder is not None and self._vector_cache is None:
-                    self._vector_cache = VectorCache(self.settings.data_dir / self.cfg.tables_file)
+                    try:
+                        self._vector_cache = VectorCache(self.settings.data_dir / self.cfg.tables_file)
+                    except sqlite3.DatabaseError as exc:  # only a cache: match without persisting vectors
+                        log.warning("facts: vector cache unusable (%s); vectors kept in memory only", exc)
+                        self._vector_cache = {}
                 self._index = FactIndex(facts, self.expand, self.canonical, words, embedder, self._vector_cache,
                                         self.cfg.embed_low, self.cfg.embed_high, self.cfg.embed_min_keyword)
                 self._index_key = key

@@ -42,6 +42,7 @@ BACKGROUND_SAVE_FROM = 100_000
 class ChunkSource(Protocol):
     """What the Retriever needs from the chunk store (kb_agent/store/chunks.py)."""
 
+    store_id: str
     def generation(self) -> int: ...
     def iter_chunks(self) -> Iterable[tuple[int, Chunk]]: ...
     def get_by_rowids(self, rowids: Sequence[int]) -> Any: ...
@@ -175,6 +176,9 @@ class Retriever:
                 if meta.get("model_id") != self.embedder.model_id or vectors.dim != self.embedder.dim:
                     log.warning("vector index %s is for another embedder; rebuilding", self.vector_path)
                     vectors = None
+                elif meta.get("store_id") != self.chunks.store_id:
+                    log.warning("vector index %s was built from another chunk store; rebuilding", self.vector_path)
+                    vectors = None
                 else:
                     vec_gen = int(meta.get("generation", -1))
                     self._saved_generation = vec_gen      # the file already holds this generation
@@ -276,7 +280,8 @@ class Retriever:
             try:
                 with self._rw.read():
                     current = self._state.generation if self._state else generation
-                    self._vectors.save(self.vector_path, {"generation": current, "model_id": self.embedder.model_id})
+                    self._vectors.save(self.vector_path, {"generation": current, "model_id": self.embedder.model_id,
+                                                           "store_id": self.chunks.store_id})
                 self._saved_generation = current
             except OSError as exc:
                 log.warning("could not save the vector index to %s: %s", self.vector_path, exc)
@@ -316,6 +321,10 @@ class Retriever:
         for (rowid, fscore), c in zip(fused, cos):
             chunk = chunk_map.get(int(rowid))
             if chunk is None:      # removed by an ingestion since the search: skip it
+                continue
+            # The index filtered already; checking the chunk itself too means a chunk committed
+            # between two snapshot reads (unknown to the metadata) can never reach a user it is not for.
+            if not principal.can_see(chunk.access_groups) or (filters is not None and not filters.matches(chunk.source)):
                 continue
             hits.append(Hit(int(rowid), chunk, float(0.0 if np.isnan(c) else c), float(fscore),
                             d_rank.get(int(rowid)), k_rank.get(int(rowid)), k_score.get(int(rowid))))

@@ -15,6 +15,7 @@ import json
 import sqlite3
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -101,6 +102,8 @@ class ChunkStore:
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('log_floor', '0')")
+                # Identifies this store: an index built from another (deleted, rebuilt) store is not reused.
+                self._con.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
             version = int(self._meta("schema_version"))
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Chunk store {self.path} is unusable: {exc}",
@@ -131,6 +134,11 @@ class ChunkStore:
                 return False
 
         return _Tx()
+
+    @property
+    def store_id(self) -> str:
+        """Random id given to this store when it was created (rowids restart in a new store)."""
+        return self._meta("store_id")
 
     def _meta(self, key: str) -> str:
         with self._lock:

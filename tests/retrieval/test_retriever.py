@@ -182,3 +182,24 @@ def test_past_the_threshold_the_index_is_hnsw_with_tombstones(make_settings, emb
     kb.retrieve("售后", EMPLOYEE)
     assert kb.retriever.stats()["tombstones"] == 0 and kb.retriever.stats()["vectors"] == 7
     store.close()
+
+
+def test_index_of_a_deleted_chunk_store_is_not_reused(kb, docs_settings, chunk_store, embedder):
+    """An admin moves kb.sqlite3 away and re-ingests: rowids and generations restart, so the saved
+    index must not map the new store's rowids to the old store's vectors."""
+    old = kb.retrieve("ESS培训每月几次", EMPLOYEE)
+    assert old.found and kb.retriever.vector_path.is_file()
+    old_generation = chunk_store.generation()
+    chunk_store.close()
+    (docs_settings.data_dir / "kb.sqlite3").unlink()
+    from kb_agent.store.chunks import ChunkStore
+
+    fresh_store = ChunkStore(docs_settings.data_dir / "kb.sqlite3")
+    for i in range(old_generation + 2):     # past the old generation: only "later changes" would be applied
+        add_source(fresh_store, embedder, f"notes/parking_{i}.md",
+                   [(Locator.for_heading("Parking"), f"Parking permit number {i} is renewed at the security desk.")])
+    fresh = KnowledgeBase(docs_settings)
+    r = fresh.retrieve("ESS培训每月几次", EMPLOYEE)
+    assert not r.found                       # parking notes do not answer it; stale ESS vectors would
+    assert max(h.score for h in r.hits) < max(h.score for h in old.hits) - 0.05
+    fresh_store.close()
