@@ -199,7 +199,14 @@ class Ingestor:
                 result = ParseResult(False, reason=f"embedding failed: {exc.message}"[:300], seconds=result.seconds)
         reason = result.reason or "failed"
         kept = prev.chunks if prev else 0
-        if kept:
+        if kept and tuple(prev.access_groups) != tuple(task.access_groups):
+            # The old chunks carry the old access groups: keeping them could show a newly
+            # restricted document to its old readers. Fail closed: remove them.
+            self.store.remove_source(task.source)
+            self._notify_remove(task.source, [])
+            reason += f" (previous version removed: its access groups changed to {list(task.access_groups)})"
+            kept = 0
+        elif kept:
             reason += f" (previous version kept: {kept} chunks)"
         self.store.record_outcome(_replace(record, status="failed", reason=reason))
         return FileOutcome(task.source, "failed", kept, reason, root=str(task.root), seconds=result.seconds)

@@ -241,3 +241,19 @@ def test_ingesting_a_parent_folder_supersedes_an_inner_root(tmp_path, kb_folder)
     assert rep.removed == ["d.md"] and lines(rep)["finance/d.md"][0] == "ok"
     assert sorted(r.path for r in store.sources()) == ["a.md", "b.txt", "c.docx", "finance/d.md", "finance/deep/e.md"]
     assert {r.root for r in store.sources()} == {str(kb_folder)} and store.integrity_problems() == []
+
+
+def test_restricting_a_folder_while_its_file_fails_to_parse_removes_the_old_chunks(tmp_path, kb_folder):
+    """Old chunks carry the old groups: a failed re-parse must not leave them readable by everyone."""
+    store, emb = ChunkStore(tmp_path / "kb.sqlite3"), HashEmbedder()
+    helpers.make_pdf(kb_folder / "open.pdf", ["Bonus table 2026: 3 months."])
+    assert lines(run(store, emb, [kb_folder]))["open.pdf"][0] == "ok"
+    assert {c.access_groups for _, c in store.iter_chunks() if c.source == "open.pdf"} == {("everyone",)}
+
+    (kb_folder / "_access.yaml").write_text("groups: [hr]\n", encoding="utf-8")      # now restricted…
+    (kb_folder / "open.pdf").write_bytes(b"%PDF-1.7\n" + os.urandom(2000))           # …and unreadable
+    status, chunks, reason = lines(run(store, emb, [kb_folder]))["open.pdf"]
+    assert status == "failed" and chunks == 0 and "previous version removed" in reason
+    assert not [c for _, c in store.iter_chunks() if c.source == "open.pdf"]
+    assert store.source("open.pdf").access_groups == ("hr",)
+    assert store.integrity_problems() == []
