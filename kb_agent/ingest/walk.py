@@ -68,6 +68,9 @@ class AccessResolver:
         return self._cache[folder]
 
     def groups_for(self, path: Path, root: Path) -> tuple[tuple[str, ...], str | None]:
+        """The nearest ``_access.yaml`` in the file's folder or any folder above it — also above
+        the ingested root, so ingesting ``kb/hr/payroll`` alone still honours ``kb/hr/_access.yaml``
+        (fail closed). ``root`` is kept for callers; the walk does not stop there."""
         folder = path.parent
         while True:
             groups, error = self._read(folder)
@@ -75,7 +78,7 @@ class AccessResolver:
                 return (), error
             if groups:
                 return groups, None
-            if folder == root or folder.parent == folder or root not in folder.parents:
+            if folder.parent == folder:
                 return DEFAULT_GROUPS, None
             folder = folder.parent
 

@@ -257,3 +257,10 @@ def test_restricting_a_folder_while_its_file_fails_to_parse_removes_the_old_chun
     assert not [c for _, c in store.iter_chunks() if c.source == "open.pdf"]
     assert store.source("open.pdf").access_groups == ("hr",)
     assert store.integrity_problems() == []
+
+
+def test_ingesting_a_subfolder_alone_honours_the_parent_folders_access_file(tmp_path, kb_folder):
+    store, emb = ChunkStore(tmp_path / "kb.sqlite3"), HashEmbedder()
+    report = run(store, emb, [kb_folder / "finance" / "deep"])
+    assert lines(report)["e.md"][0] == "ok"
+    assert {c.access_groups for _, c in store.iter_chunks()} == {("finance",)}
