@@ -278,10 +278,11 @@ class Retriever:
             if generation <= self._saved_generation:
                 return
             try:
-                with self._rw.read():
+                with self._rw.read():   # serialise in memory under the lock; write to disk outside it
                     current = self._state.generation if self._state else generation
-                    self._vectors.save(self.vector_path, {"generation": current, "model_id": self.embedder.model_id,
-                                                           "store_id": self.chunks.store_id})
+                    data, meta = self._vectors.snapshot({"generation": current, "model_id": self.embedder.model_id,
+                                                         "store_id": self.chunks.store_id})
+                FaissVectorStore.write_snapshot(self.vector_path, data, meta)
                 self._saved_generation = current
             except OSError as exc:
                 log.warning("could not save the vector index to %s: %s", self.vector_path, exc)

@@ -297,23 +297,31 @@ class FaissVectorStore:
                 "hnsw_m": self.hnsw_m, "ef_construction": self.ef_construction, "ef_search": self.ef_search,
                 "deleted": sorted(self._deleted)}
 
-    def save(self, path: Path, extra: dict | None = None) -> None:
+    def snapshot(self, extra: dict | None = None) -> tuple[np.ndarray, dict]:
+        """The index serialised in memory plus its meta: taken under the caller's read lock,
+        written by :meth:`write_snapshot` after the lock is released (searches never wait on disk)."""
+        data = _faiss().serialize_index(self.index)
+        return data, {**self.meta(), **(extra or {}), "bytes": int(data.nbytes)}
+
+    @staticmethod
+    def write_snapshot(path: Path, data: np.ndarray, meta: dict) -> None:
         """Write ``path`` (the FAISS file) and ``path.json`` (meta) via temp files + rename.
 
         The meta file is renamed last and names the index size, so a crash between the two
         renames is detected on load (size mismatch) instead of serving a wrong index.
         """
-        faiss = _faiss()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        faiss.write_index(self.index, str(tmp))
-        meta = {**self.meta(), **(extra or {}), "bytes": tmp.stat().st_size}
+        data.tofile(tmp)
         meta_path = _meta_path(path)
         tmp_meta = meta_path.with_name(meta_path.name + f".tmp{os.getpid()}")
         tmp_meta.write_text(json.dumps(meta), encoding="utf-8")
         os.replace(tmp, path)
         os.replace(tmp_meta, meta_path)
+
+    def save(self, path: Path, extra: dict | None = None) -> None:
+        self.write_snapshot(path, *self.snapshot(extra))
 
     @classmethod
     def load(cls, path: Path, *, use_gpu: bool = True) -> tuple["FaissVectorStore", dict]:
