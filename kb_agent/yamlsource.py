@@ -1,13 +1,18 @@
-"""Reading admin-edited YAML lists with line numbers, for validation messages that name the
-file, line and field. Shared by the glossary (``entries:``) and the facts (``facts:``)."""
+"""Admin-edited YAML: lists read with line numbers (for validation messages that name the file,
+line and field) and folders watched for edits with each file's last good version kept live.
+Shared by the glossary (``entries:``) and the facts (``facts:``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+import time
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar
 
 import yaml
+
+Load = TypeVar("Load")
 
 
 @dataclass(frozen=True)
@@ -88,3 +93,62 @@ def yaml_files(directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     return sorted(p for p in directory.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
+
+
+class LiveFolder(Generic[Load]):
+    """The YAML files of an admin-edited folder, re-read when they change.
+
+    ``load_file(path)`` parses one file into a load with ``path``, ``issues`` and ``fatal``.
+    A file whose edit breaks it keeps its last good load live (its issues are reported with
+    ``kept_previous=True``); on first load a partly broken file serves what is valid. Change
+    detection stats the files (mtime, size) at most every ``check_s`` seconds.
+    """
+
+    def __init__(self, directory: Path, load_file: Callable[[Path], Load], check_s: float = 1.0):
+        self.directory = Path(directory)
+        self.load_file = load_file
+        self.check_s = check_s
+        self.lock = threading.Lock()
+        self._live: dict[str, Load] = {}
+        self._signatures: dict[Path, tuple[int, int]] = {}
+        self._last_check = 0.0
+
+    def changed(self) -> bool:
+        """Whether files changed since the last load (checked at most every ``check_s``)."""
+        now = time.monotonic()
+        if now - self._last_check < self.check_s:
+            return False
+        self._last_check = now
+        return self._scan() != self._signatures
+
+    def _scan(self) -> dict[Path, tuple[int, int]]:
+        out = {}
+        for path in yaml_files(self.directory):
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            out[path] = (st.st_mtime_ns, st.st_size)
+        return out
+
+    def load(self) -> tuple[dict[str, Load], list[Any]]:
+        """Re-read every file: the loads to serve (per file) and every issue found.
+        Callers hold ``lock`` so the loads and the snapshot built from them change together."""
+        signatures = self._scan()
+        live: dict[str, Load] = {}
+        issues: list[Any] = []
+        for path in signatures:
+            loaded = self.load_file(path)
+            previous = self._live.get(loaded.path)
+            if loaded.issues and previous is not None and (loaded.fatal or not previous.issues):
+                issues.extend(replace(i, kept_previous=True) for i in loaded.issues)
+                live[loaded.path] = previous
+            else:
+                issues.extend(loaded.issues)
+                live[loaded.path] = loaded
+        self._live, self._signatures = live, signatures
+        return live, issues
+
+    @property
+    def live(self) -> dict[str, Load]:
+        return self._live

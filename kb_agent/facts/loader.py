@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kb_agent.facts.model import Fact, FactFileLoad, FactIssue, FactSource
-from kb_agent.yamlsource import read_items, yaml_files
+from kb_agent.yamlsource import read_items
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 
@@ -173,9 +173,6 @@ def parse_facts_text(text: str, source: str) -> FactFileLoad:
             file=source, line=line or 0,
         ))
     return FactFileLoad(source, facts=tuple(facts), issues=tuple(issues))
-
-
-fact_files = yaml_files
 
 
 def load_fact_file(path: Path, display_root: Path | None = None) -> FactFileLoad:

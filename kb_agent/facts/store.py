@@ -9,13 +9,12 @@ reported as conflicts.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from pathlib import Path
 
-from kb_agent.facts.loader import fact_files, load_fact_file, parse_facts_text
-from kb_agent.facts.model import Fact, FactFileLoad, FactIssue
+from kb_agent.facts.loader import load_fact_file, parse_facts_text
+from kb_agent.facts.model import Fact, FactIssue
 from kb_agent.glossary.model import normalize_key
+from kb_agent.yamlsource import LiveFolder
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +56,7 @@ def find_conflicts(facts: list[Fact]) -> tuple[list[Fact], list[FactIssue], set[
 class FactStore:
     def __init__(self, directory: Path, reload_check_s: float = 1.0):
         self.directory = Path(directory)
-        self.reload_check_s = reload_check_s
-        self._lock = threading.Lock()
-        self._live: dict[str, FactFileLoad] = {}
-        self._signatures: dict[Path, tuple[float, int]] = {}
-        self._last_check = 0.0
+        self._files = LiveFolder(self.directory, lambda path: load_fact_file(path, self.directory), reload_check_s)
         self.facts: tuple[Fact, ...] = ()
         self.issues: tuple[FactIssue, ...] = ()
         self.conflicts: set[frozenset[str]] = set()
@@ -70,44 +65,18 @@ class FactStore:
 
     def current(self) -> tuple[Fact, ...]:
         """The live facts, reloaded first if files changed since the last check."""
-        now = time.monotonic()
-        if now - self._last_check >= self.reload_check_s:
-            self._last_check = now
-            if self._scan() != self._signatures:
-                self.reload()
+        if self._files.changed():
+            self.reload()
         return self.facts
-
-    def _scan(self) -> dict[Path, tuple[float, int]]:
-        out = {}
-        for path in fact_files(self.directory):
-            try:
-                st = path.stat()
-                out[path] = (st.st_mtime_ns, st.st_size)
-            except OSError:
-                continue
-        return out
 
     def reload(self) -> tuple[FactIssue, ...]:
         """Re-read all files; returns the issues and conflicts found (also kept in ``issues``)."""
-        with self._lock:
-            signatures = self._scan()
-            live: dict[str, FactFileLoad] = {}
-            issues: list[FactIssue] = []
-            for path in signatures:
-                loaded = load_fact_file(path, self.directory)
-                previous = self._live.get(loaded.path)
-                if loaded.issues and previous is not None and (loaded.fatal or not previous.issues):
-                    issues.extend(FactIssue(i.file, i.line, i.field, i.message, i.kind, kept_previous=True)
-                                  for i in loaded.issues)
-                    live[loaded.path] = previous
-                else:
-                    issues.extend(loaded.issues)
-                    live[loaded.path] = loaded
+        with self._files.lock:
+            live, issues = self._files.load()
             facts, conflict_issues, pairs = find_conflicts([f for fl in live.values() for f in fl.facts])
             issues.extend(conflict_issues)
             for issue in issues:
                 log.warning("facts: %s", issue)
-            self._live, self._signatures = live, signatures
             self.facts, self.issues, self.conflicts = tuple(facts), tuple(issues), pairs
             self.version += 1
             return self.issues
@@ -115,6 +84,6 @@ class FactStore:
     def validate_text(self, text: str, file_name: str) -> tuple[FactIssue, ...]:
         """Check an edit before it is saved (admin console); conflicts with other files included."""
         parsed = parse_facts_text(text, file_name)
-        others = [f for path, fl in self._live.items() if path != file_name for f in fl.facts]
+        others = [f for path, fl in self._files.live.items() if path != file_name for f in fl.facts]
         _, conflicts, _ = find_conflicts(others + list(parsed.facts))
         return parsed.issues + tuple(c for c in conflicts if c.file == file_name)

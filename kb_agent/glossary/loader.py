@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue
-from kb_agent.yamlsource import read_items, yaml_files
+from kb_agent.yamlsource import read_items
 
 
 class EntrySchema(BaseModel):
@@ -98,9 +98,6 @@ def parse_glossary_text(text: str, source: str) -> FileLoad:
             updated=parsed.updated, source_file=source, line=item.line or 0,
         ))
     return FileLoad(source, entries=tuple(entries), issues=tuple(issues))
-
-
-glossary_files = yaml_files
 
 
 def load_glossary_file(path: Path, display_root: Path | None = None) -> FileLoad:

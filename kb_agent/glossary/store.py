@@ -10,13 +10,12 @@ Guarantees for admins:
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from pathlib import Path
 
 from kb_agent.glossary.index import Glossary
-from kb_agent.glossary.loader import glossary_files, load_glossary_file, parse_glossary_text
-from kb_agent.glossary.model import FileLoad, GlossaryIssue
+from kb_agent.glossary.loader import load_glossary_file, parse_glossary_text
+from kb_agent.glossary.model import GlossaryIssue
+from kb_agent.yamlsource import LiveFolder
 
 log = logging.getLogger(__name__)
 
@@ -24,62 +23,32 @@ log = logging.getLogger(__name__)
 class GlossaryStore:
     def __init__(self, directory: Path, reload_check_s: float = 1.0, fuzzy_cutoff: float = 0.75):
         self.directory = Path(directory)
-        self.reload_check_s = reload_check_s
         self.fuzzy_cutoff = fuzzy_cutoff
-        self._lock = threading.Lock()
-        self._live: dict[str, FileLoad] = {}        # per file: the version being served
+        self._files = LiveFolder(self.directory, lambda path: load_glossary_file(path, self.directory),
+                                 reload_check_s)
         self._issues: tuple[GlossaryIssue, ...] = ()
-        self._signatures: dict[Path, tuple[float, int]] = {}
         self._snapshot = Glossary((), fuzzy_cutoff)
-        self._last_check = 0.0
         self.reload()
 
     # -- reading -------------------------------------------------------------------------
     def current(self) -> Glossary:
         """The live snapshot, reloaded first if files changed since the last check."""
-        now = time.monotonic()
-        if now - self._last_check >= self.reload_check_s:
-            self._last_check = now
-            if self._scan() != self._signatures:
-                self.reload()
+        if self._files.changed():
+            self.reload()
         return self._snapshot
 
     @property
     def issues(self) -> tuple[GlossaryIssue, ...]:
         return self._issues
 
-    def _scan(self) -> dict[Path, tuple[float, int]]:
-        out = {}
-        for path in glossary_files(self.directory):
-            try:
-                st = path.stat()
-                out[path] = (st.st_mtime, st.st_size)
-            except OSError:
-                continue
-        return out
-
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> tuple[GlossaryIssue, ...]:
         """Re-read all files; returns the issues found (also kept in ``issues``)."""
-        with self._lock:
-            signatures = self._scan()
-            live: dict[str, FileLoad] = {}
-            issues: list[GlossaryIssue] = []
-            for path in signatures:
-                loaded = load_glossary_file(path, self.directory)
-                previous = self._live.get(loaded.path)
-                if loaded.issues and previous is not None and (loaded.fatal or not previous.issues):
-                    # An edit broke a file that was good: keep serving the good version.
-                    issues.extend(_kept(i) for i in loaded.issues)
-                    live[loaded.path] = previous
-                else:
-                    issues.extend(loaded.issues)
-                    live[loaded.path] = loaded
+        with self._files.lock:
+            live, issues = self._files.load()
             for issue in issues:
                 log.warning("glossary: %s", issue)
-            self._live = live
             self._issues = tuple(issues)
-            self._signatures = signatures
             self._snapshot = Glossary((e for f in live.values() for e in f.entries), self.fuzzy_cutoff)
             return self._issues
 
@@ -102,7 +71,3 @@ class GlossaryStore:
         tmp.replace(target)
         self.reload()
         return ()
-
-
-def _kept(issue: GlossaryIssue) -> GlossaryIssue:
-    return GlossaryIssue(issue.file, issue.line, issue.field, issue.message, kept_previous=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from kb_agent.glossary.loader import glossary_files
+from kb_agent.yamlsource import yaml_files
 from kb_agent.ui.admin_common import require_admin, table_or_empty
 from kb_agent.ui.context import WebContext
 
@@ -28,7 +28,7 @@ def build_glossary_tab(ctx: WebContext) -> None:
     store = ctx.kb.glossary_store
 
     def file_names() -> list[str]:
-        return [p.name for p in glossary_files(store.directory)]
+        return [p.name for p in yaml_files(store.directory)]
 
     def entries_rows(query: str, request: gr.Request):
         require_admin(ctx, request)
