@@ -25,7 +25,6 @@ from kb_agent.eval.metrics import (contains_match, exact_match, first_relevant_r
                                    recall_at)
 
 log = logging.getLogger(__name__)
-FACTS_UNAVAILABLE = "fact store not available: fact items were not evaluated"
 
 
 @dataclass
@@ -119,12 +118,8 @@ def _route(kb, item: EvalItem, principal: Principal, res: ItemResult) -> None:
 
 def evaluate(kb, items: Sequence[EvalItem], *, principal: Principal = LOCAL_ADMIN, top_k: int = 5,
              issues: Sequence[ItemIssue] = (), with_route: bool = True) -> dict[str, Any]:
-    facts_available = hasattr(kb, "query_facts")
-    notes = [] if facts_available else [FACTS_UNAVAILABLE]
     results: list[ItemResult] = []
     for item in items:
-        if item.kind == "fact" and not facts_available:
-            continue
         try:
             if item.kind == "doc":
                 res = eval_doc(kb, item, principal, top_k)
@@ -139,7 +134,7 @@ def evaluate(kb, items: Sequence[EvalItem], *, principal: Principal = LOCAL_ADMI
             res = ItemResult(item.id, item.kind, item.lang, item.question, False, error=str(exc).splitlines()[0],
                              expected_route=item.expected_route, answerable=item.answerable)
         results.append(res)
-    return build_report(results, issues, notes, top_k, with_route)
+    return build_report(results, issues, [], top_k, with_route)
 
 
 def _latency(values: Sequence[float]) -> dict[str, float]:

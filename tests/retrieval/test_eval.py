@@ -10,7 +10,6 @@ import pytest
 from kb_agent.eval.dataset import load_items
 from kb_agent.eval.metrics import (contains_match, exact_match, first_relevant_rank, locator_matches, mrr,
                                    normalise_answer, percentile, recall_at)
-from kb_agent.eval.runner import FACTS_UNAVAILABLE, evaluate
 
 
 def test_answer_matching_ignores_case_width_spaces_and_punctuation():
@@ -99,23 +98,3 @@ def test_eval_cli_reports_metrics_per_kind(cli, chunk_store, tmp_path):
 
     text = cli("eval", str(f), "--no-route", env=env)
     assert text.exit_code == 0 and "recall@1 0.667" in text.stdout and "route" not in text.stdout.split("\n")[-1]
-
-
-def test_missing_fact_store_is_a_clear_line_not_a_crash(kb, tmp_path):
-    class WithoutFacts:                       # a KnowledgeBase from before the fact store landed
-        def __init__(self, inner):
-            self._inner = inner
-
-        def __getattr__(self, name):
-            if name == "query_facts":
-                raise AttributeError(name)
-            return getattr(self._inner, name)
-
-    f = tmp_path / "e.jsonl"
-    f.write_text('{"id": "f1", "question": "ESS培训每月几次？", "kind": "fact", "expected_answer": "每月两次"}\n'
-                 '{"id": "t1", "question": "AM是什么意思？", "kind": "term", "expected_answer": "客户经理"}\n',
-                 encoding="utf-8")
-    items, _ = load_items([f])
-    report = evaluate(WithoutFacts(kb), items, with_route=False)
-    assert report["notes"] == [FACTS_UNAVAILABLE] and "fact" not in report["kinds"]
-    assert report["kinds"]["term"]["exact"] == 1.0
