@@ -9,8 +9,6 @@ Pillow, numpy, OpenCV and a CJK font (Debian fonts-wqy-microhei).
 
 from __future__ import annotations
 
-import io
-import struct
 import sys
 import wave
 from pathlib import Path

@@ -1,5 +1,4 @@
 import os
-import time
 
 from kb_agent.glossary.store import GlossaryStore
 

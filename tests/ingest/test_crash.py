@@ -88,7 +88,7 @@ def test_kill_9_at_several_points_never_corrupts_the_store(tmp_path):
         proc = _start(data, root)
         if min_gen < 0:
             time.sleep(1.0)
-        gen = _kill_when(proc, db, min_gen)
+        _kill_when(proc, db, min_gen)
         store = _assert_consistent(db) if db.exists() else None
         n_sources = len(store.sources()) if store else 0
         if 0 < n_sources < 24:
