@@ -84,13 +84,20 @@ def load_tables(ctx: typer.Context,
     """Load every spreadsheet under ROOT into the table store (what ingestion does for them)."""
     from kb_agent.facts.tables.read import SUFFIXES
 
+    from kb_agent.ingest.walk import AccessResolver
+
     kb = state(ctx).kb()
     hook = kb.facts.ingest_hook()
+    access = AccessResolver()     # the folders' _access.yaml, exactly as ingestion reads them
     report, errors = {}, {}
     for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()):
         source = path.relative_to(root).as_posix()
+        groups, problem = access.groups_for(path.resolve(), root.resolve())
+        if problem:               # fail closed, as ingestion does
+            errors[source] = problem
+            continue
         try:
-            hook.on_file(source, path, {"access_groups": ["everyone"]})
+            hook.on_file(source, path, {"access_groups": list(groups)})
             report[source] = hook.report.get(source, [])
         except Exception as exc:  # one bad file never stops the run
             errors[source] = str(exc)

@@ -113,3 +113,20 @@ def test_cli_validate_reports_file_line_field(cli, tmp_path):
     assert "a.yaml:6: field 'valid_from':" in result.stderr
     ok = cli("facts", "validate")
     assert ok.exit_code == 0 and "0 issue(s)" in ok.stdout
+
+
+def test_cli_load_tables_honours_folder_access_groups(cli, tmp_path, make_settings):
+    import shutil
+
+    from kb_agent.access import EMPLOYEE, Principal
+    from kb_agent.config import PROJECT_ROOT
+    from kb_agent.kb import KnowledgeBase
+
+    root = tmp_path / "sheets"
+    (root / "hr").mkdir(parents=True)
+    (root / "hr" / "_access.yaml").write_text("groups: [hr]\n", encoding="utf-8")
+    shutil.copy(PROJECT_ROOT / "sample_kb" / "tables" / "office_directory.xlsx", root / "hr" / "offices.xlsx")
+    assert cli("facts", "load-tables", str(root)).exit_code == 0
+    kb = KnowledgeBase(make_settings())
+    assert not any("offices" in line for line in kb.fact_tables(EMPLOYEE))
+    assert any("offices" in line for line in kb.fact_tables(Principal("hana", frozenset({"everyone", "hr"}))))
