@@ -82,10 +82,24 @@ class FactSchema(BaseModel):
             raise ValueError("an id is 1-80 letters, digits, '-', '_' or '.' (no spaces)")
         return value
 
-    @field_validator("questions", "tags", "access_groups", mode="before")
+    @field_validator("questions", "tags", mode="before")
     @classmethod
     def _lists(cls, value):
         return _str_list(value)
+
+    @field_validator("access_groups", mode="before")
+    @classmethod
+    def _groups_given(cls, value):
+        # Given but null (`access_groups:`) is not "left out": it fails closed, as _access.yaml does.
+        return [] if value is None else [value] if isinstance(value, str) else value
+
+    @field_validator("access_groups")
+    @classmethod
+    def _groups(cls, value):
+        if not value or not all(g.strip() for g in value):
+            raise ValueError("`access_groups` must be a non-empty list of group names "
+                             "(leave the field out for everyone)")
+        return [g.strip() for g in value]
 
     @field_validator("questions")
     @classmethod
@@ -123,8 +137,6 @@ class FactSchema(BaseModel):
             raise ValueError("`answer` must not be empty")
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValueError(f"valid_to ({self.valid_to}) is before valid_from ({self.valid_from})")
-        if not self.access_groups:
-            self.access_groups = ["everyone"]
         return self
 
 
@@ -169,7 +181,7 @@ def parse_facts_text(text: str, source: str) -> FactFileLoad:
             owner=parsed.owner, department=parsed.department,
             valid_from=parsed.valid_from, valid_to=parsed.valid_to,
             tags=tuple(t.strip() for t in parsed.tags if t and t.strip()),
-            access_groups=tuple(g.strip() for g in parsed.access_groups if g and g.strip()) or ("everyone",),
+            access_groups=tuple(parsed.access_groups),
             file=source, line=line or 0,
         ))
     return FactFileLoad(source, facts=tuple(facts), issues=tuple(issues))

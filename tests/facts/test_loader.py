@@ -97,3 +97,27 @@ def test_wrong_top_level_shape():
     assert loaded.fatal and loaded.issues[0].field == "entries"
     assert parse_facts_text("facts: 3\n", "n.yaml").issues[0].message == "expected a list under `facts`"
     assert parse_facts_text("", "empty.yaml").issues == ()
+
+
+def _with_groups(line: str) -> str:
+    return GOOD + line
+
+
+def test_empty_or_blank_access_groups_are_errors_and_the_fact_is_not_served():
+    # An empty list, YAML null, or blank names once opened a restricted fact to every employee.
+    for groups in ("access_groups: []", "access_groups:", "access_groups: ['']", "access_groups: ['  ']",
+                   "access_groups: [finance, '']", "access_groups: ''"):
+        loaded = parse_facts_text(_with_groups(f"    {groups}\n"), "hr.yaml")
+        assert loaded.facts == (), groups
+        (issue,) = loaded.issues
+        assert (issue.file, issue.field) == ("hr.yaml", "access_groups"), groups
+        assert issue.line in (8, 9), groups   # the field's line (a null value sits at the end)
+        assert "non-empty list of group names" in issue.message and "ess-frequency" in issue.message
+
+
+def test_access_groups_left_out_default_to_everyone_and_names_are_trimmed():
+    assert parse_facts_text(GOOD, "hr.yaml").facts[0].access_groups == ("everyone",)
+    (fact,) = parse_facts_text(_with_groups("    access_groups: [' finance ', hr]\n"), "hr.yaml").facts
+    assert fact.access_groups == ("finance", "hr")
+    (fact,) = parse_facts_text(_with_groups("    access_groups: finance\n"), "hr.yaml").facts
+    assert fact.access_groups == ("finance",)

@@ -70,3 +70,15 @@ def test_validate_text_reports_conflicts_with_other_files(tmp_path):
     store = FactStore(tmp_path, reload_check_s=0)
     issues = store.validate_text(BASE.replace("600", "800"), "new.yaml")
     assert any(i.kind == "conflict" and i.field == "id" for i in issues)
+
+
+def test_an_edit_that_empties_access_groups_keeps_the_restricted_version_live(tmp_path):
+    restricted = BASE + "    access_groups: [finance]\n"
+    write(tmp_path / "a.yaml", restricted)
+    store = FactStore(tmp_path, reload_check_s=0)
+    assert store.facts[0].access_groups == ("finance",)
+    write(tmp_path / "a.yaml", BASE + "    access_groups: []\n")
+    issues = store.reload()
+    assert [f.access_groups for f in store.facts] == [("finance",)]      # never opened to everyone
+    (issue,) = issues
+    assert issue.field == "access_groups" and issue.line == 7 and issue.kept_previous

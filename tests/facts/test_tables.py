@@ -278,3 +278,10 @@ def test_year_columns_are_headers():
     assert [(c.name, c.type) for c in table.columns] == [("Product", "text"), ("2024", "number"),
                                                           ("2025", "number"), ("2026", "number")]
     assert table.rows[1][1][3] == (1050.0, "1,050")
+
+
+@pytest.mark.parametrize("groups", [(), ("",), ("  ",), ("finance", " ")])
+def test_an_empty_or_blank_group_list_is_refused_not_opened_to_everyone(kb, tmp_path, groups):
+    with pytest.raises(FactError, match="access groups"):
+        load_table(kb, messy_workbook(tmp_path / "c.xlsx"), "finance/c.xlsx", groups=groups)
+    assert kb.facts.tables.tables(LOCAL_ADMIN) == []

@@ -130,3 +130,19 @@ def test_cli_load_tables_honours_folder_access_groups(cli, tmp_path, make_settin
     kb = KnowledgeBase(make_settings())
     assert not any("offices" in line for line in kb.fact_tables(EMPLOYEE))
     assert any("offices" in line for line in kb.fact_tables(Principal("hana", frozenset({"everyone", "hr"}))))
+
+
+def test_cli_load_tables_fails_closed_on_blank_folder_groups(cli, tmp_path, make_settings):
+    import shutil
+
+    from kb_agent.access import LOCAL_ADMIN
+    from kb_agent.config import PROJECT_ROOT
+    from kb_agent.kb import KnowledgeBase
+
+    root = tmp_path / "sheets"
+    (root / "hr").mkdir(parents=True)
+    (root / "hr" / "_access.yaml").write_text("groups: ['  ']\n", encoding="utf-8")
+    shutil.copy(PROJECT_ROOT / "sample_kb" / "tables" / "office_directory.xlsx", root / "hr" / "offices.xlsx")
+    result = cli("facts", "load-tables", str(root))
+    assert result.exit_code == 1 and "hr/offices.xlsx: error: invalid _access.yaml" in result.stderr
+    assert KnowledgeBase(make_settings()).facts.tables.tables(LOCAL_ADMIN) == []

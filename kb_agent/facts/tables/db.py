@@ -130,7 +130,12 @@ class TableStore:
         ``row_tokens(texts) -> list[str]`` makes the keyword tokens of a row (facts/text.py).
         """
         tables = list(tables)
-        groups = json.dumps(sorted(set(access_groups)) or ["everyone"])
+        given = list(access_groups)
+        if not given or not all(isinstance(g, str) and g.strip() for g in given):
+            # Fail closed: an empty or blank group list never means "everyone".
+            raise FactError(f"{source}: access groups must be a non-empty list of group names, "
+                            f"got {given!r}; not loaded")
+        groups = json.dumps(sorted({g.strip() for g in given}))
         names = []
         with self._lock:
             db = self._db

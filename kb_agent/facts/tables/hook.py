@@ -56,7 +56,7 @@ class SpreadsheetHook:
             notes.append(f"sheet {sheet.name!r}: {len(table.rows)} rows, {len(table.columns)} columns, "
                          f"header on row {'+'.join(map(str, table.header_rows))}")
             notes.extend(f"sheet {sheet.name!r}: {n}" for n in table.notes)
-        self.store.replace_source(source, tables, metadata.get("access_groups") or ("everyone",),
+        self.store.replace_source(source, tables, metadata.get("access_groups", ("everyone",)),
                                   str(metadata.get("content_hash") or ""), notes, self.row_tokens)
         self.report[source] = notes
         log.info("tables: %s -> %d table(s)", source, len(tables))
