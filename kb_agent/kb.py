@@ -25,7 +25,7 @@ class KnowledgeBase:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.glossary_store = GlossaryStore(settings.glossary.dir, settings.glossary.reload_check_s,
-                                            settings.glossary.fuzzy_cutoff)
+                                            settings.glossary.fuzzy_cutoff, settings.glossary.max_file_mb)
         self.usage = UsageLog(settings.usage_db)
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = {}

@@ -4,6 +4,7 @@ Shared by the glossary (``entries:``) and the facts (``facts:``)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Generic, TypeVar
 
 import yaml
+
+log = logging.getLogger(__name__)
 
 Load = TypeVar("Load")
 
@@ -95,20 +98,58 @@ def yaml_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file())
 
 
+def mb_to_bytes(mb: float) -> int:
+    return round(mb * 1024 * 1024)
+
+
+def too_large(size: int, max_bytes: int, setting: str) -> str | None:
+    """The message for an admin file (or edit) over its size limit, None when within it."""
+    if size <= max_bytes:
+        return None
+    return (f"file is {size:,} bytes, over the limit of {max_bytes / (1024 * 1024):.3g} MB "
+            f"(setting {setting}); not loaded")
+
+
+def read_limited(path: Path, max_bytes: int, setting: str) -> tuple[str | None, str | None]:
+    """``(text, None)``, or ``(None, problem)`` when the file cannot be read or is too large.
+    The size is checked by stat before anything is read: a huge file costs no memory."""
+    try:
+        problem = too_large(path.stat().st_size, max_bytes, setting)
+        if problem:
+            return None, problem
+        return path.read_text(encoding="utf-8"), None
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, f"cannot read file: {exc}"
+
+
 class LiveFolder(Generic[Load]):
     """The YAML files of an admin-edited folder, re-read when they change.
 
-    ``load_file(path)`` parses one file into a load with ``path``, ``issues`` and ``fatal``.
+    ``load_file(path)`` parses one file into a load with ``path``, ``issues`` and ``fatal``;
+    ``publish(live, issues)`` makes a loaded version current (the store builds and swaps in
+    the snapshot readers use) and returns the issues to report.
+
     A file whose edit breaks it keeps its last good load live (its issues are reported with
-    ``kept_previous=True``); on first load a partly broken file serves what is valid. Change
-    detection stats the files (mtime, size) at most every ``check_s`` seconds.
+    ``kept_previous=True``); on first load a partly broken file serves what is valid.
+
+    ``poll()`` is for the request path: it stats the files (mtime, size) at most every
+    ``check_s`` seconds and, when they changed, starts a reload in a background thread and
+    returns at once. Readers keep the current version until ``publish`` swaps in the next;
+    no lock that a reader takes is held while files are parsed. ``reload()`` reloads in the
+    calling thread (start-up, `validate`, a save from the console).
     """
 
-    def __init__(self, directory: Path, load_file: Callable[[Path], Load], check_s: float = 1.0):
+    def __init__(self, directory: Path, load_file: Callable[[Path], Load],
+                 publish: Callable[[dict[str, Load], list[Any]], Any], check_s: float = 1.0,
+                 name: str = "yaml"):
         self.directory = Path(directory)
         self.load_file = load_file
+        self.publish = publish
         self.check_s = check_s
-        self.lock = threading.Lock()
+        self.name = name
+        self._reload_lock = threading.Lock()   # one reload at a time; readers never take it
+        self._start_lock = threading.Lock()    # held only to decide whether to start a thread
+        self._thread: threading.Thread | None = None
         self._live: dict[str, Load] = {}
         self._signatures: dict[Path, tuple[int, int]] = {}
         self._last_check = 0.0
@@ -121,6 +162,31 @@ class LiveFolder(Generic[Load]):
         self._last_check = now
         return self._scan() != self._signatures
 
+    def poll(self) -> None:
+        """Start a background reload if files changed and none is running; never waits."""
+        if not self.changed():
+            return
+        with self._start_lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._thread = threading.Thread(target=self._reload_beside, name=f"kb-{self.name}-reload",
+                                            daemon=True)
+            self._thread.start()
+
+    def wait_reloaded(self, timeout: float | None = None) -> bool:
+        """Wait for a background reload to finish; False if it is still running after ``timeout``."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def _reload_beside(self) -> None:
+        try:
+            self.reload()
+        except Exception:  # a bug in a loader must not kill the server; the next check retries
+            log.exception("%s: background reload failed; the current version stays live", self.name)
+
     def _scan(self) -> dict[Path, tuple[int, int]]:
         out = {}
         for path in yaml_files(self.directory):
@@ -131,23 +197,24 @@ class LiveFolder(Generic[Load]):
             out[path] = (st.st_mtime_ns, st.st_size)
         return out
 
-    def load(self) -> tuple[dict[str, Load], list[Any]]:
-        """Re-read every file: the loads to serve (per file) and every issue found.
-        Callers hold ``lock`` so the loads and the snapshot built from them change together."""
-        signatures = self._scan()
-        live: dict[str, Load] = {}
-        issues: list[Any] = []
-        for path in signatures:
-            loaded = self.load_file(path)
-            previous = self._live.get(loaded.path)
-            if loaded.issues and previous is not None and (loaded.fatal or not previous.issues):
-                issues.extend(replace(i, kept_previous=True) for i in loaded.issues)
-                live[loaded.path] = previous
-            else:
-                issues.extend(loaded.issues)
-                live[loaded.path] = loaded
-        self._live, self._signatures = live, signatures
-        return live, issues
+    def reload(self) -> Any:
+        """Re-read every file and publish the result (what ``publish`` returns)."""
+        with self._reload_lock:
+            signatures = self._scan()
+            live: dict[str, Load] = {}
+            issues: list[Any] = []
+            for path in signatures:
+                loaded = self.load_file(path)
+                previous = self._live.get(loaded.path)
+                if loaded.issues and previous is not None and (loaded.fatal or not previous.issues):
+                    issues.extend(replace(i, kept_previous=True) for i in loaded.issues)
+                    live[loaded.path] = previous
+                else:
+                    issues.extend(loaded.issues)
+                    live[loaded.path] = loaded
+            result = self.publish(live, issues)
+            self._live, self._signatures = live, signatures
+            return result
 
     @property
     def live(self) -> dict[str, Load]:

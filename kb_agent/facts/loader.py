@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kb_agent.facts.model import Fact, FactFileLoad, FactIssue, FactSource
-from kb_agent.yamlsource import read_items
+from kb_agent.yamlsource import mb_to_bytes, read_items, read_limited
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 
@@ -187,12 +187,13 @@ def parse_facts_text(text: str, source: str) -> FactFileLoad:
     return FactFileLoad(source, facts=tuple(facts), issues=tuple(issues))
 
 
-def load_fact_file(path: Path, display_root: Path | None = None) -> FactFileLoad:
+#: Default of ``facts.max_file_mb``.
+DEFAULT_MAX_BYTES = mb_to_bytes(2.0)
+
+
+def load_fact_file(path: Path, display_root: Path | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> FactFileLoad:
     source = path.relative_to(display_root).as_posix() if display_root else path.name
-    try:
-        stat = path.stat()
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return FactFileLoad(source, issues=(FactIssue(source, None, None, f"cannot read file: {exc}"),), fatal=True)
-    result = parse_facts_text(text, source)
-    return FactFileLoad(result.path, result.facts, result.issues, result.fatal, (stat.st_mtime, stat.st_size))
+    text, problem = read_limited(path, max_bytes, "facts.max_file_mb")
+    if text is None:
+        return FactFileLoad(source, issues=(FactIssue(source, None, None, problem or ""),), fatal=True)
+    return parse_facts_text(text, source)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -109,4 +109,3 @@ class FactFileLoad:
     facts: tuple[Fact, ...] = ()
     issues: tuple[FactIssue, ...] = ()
     fatal: bool = False
-    signature: tuple[float, int] = field(default=(0.0, 0))

@@ -84,7 +84,7 @@ class FactService:
         self.understand = understand
         self.user_words = user_words
         self._embedder = embedder
-        self.store = FactStore(self.cfg.dir, self.cfg.reload_check_s)
+        self.store = FactStore(self.cfg.dir, self.cfg.reload_check_s, self.cfg.max_file_mb)
         self._tables: TableStore | None = None
         self._index: FactIndex | None = None
         self._index_key: tuple | None = None
@@ -123,9 +123,10 @@ class FactService:
         return canonical_text(text, [(m.start, m.end, es[0].term) for m, es in terms.chosen if es])
 
     def index(self) -> FactIndex:
-        facts = self.store.current()
+        fact_set = self.store.snapshot()    # facts and version from one loaded version
+        facts = fact_set.facts
         words = self.words()
-        key = (self.store.version, words)
+        key = (fact_set.version, words)
         with self._lock:
             if self._index is None or self._index_key != key:
                 embedder = None

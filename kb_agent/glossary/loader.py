@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue
-from kb_agent.yamlsource import read_items
+from kb_agent.yamlsource import mb_to_bytes, read_items, read_limited
 
 
 class EntrySchema(BaseModel):
@@ -100,12 +100,14 @@ def parse_glossary_text(text: str, source: str) -> FileLoad:
     return FileLoad(source, entries=tuple(entries), issues=tuple(issues))
 
 
-def load_glossary_file(path: Path, display_root: Path | None = None) -> FileLoad:
-    source = str(path.relative_to(display_root)) if display_root else path.name
-    try:
-        stat = path.stat()
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return FileLoad(source, issues=(GlossaryIssue(source, None, None, f"cannot read file: {exc}"),), fatal=True)
-    result = parse_glossary_text(text, source)
-    return FileLoad(result.path, result.entries, result.issues, result.fatal, (stat.st_mtime, stat.st_size))
+#: Default of ``glossary.max_file_mb``: far above any hand-kept glossary (the sample is 5 KB).
+DEFAULT_MAX_BYTES = mb_to_bytes(2.0)
+
+
+def load_glossary_file(path: Path, display_root: Path | None = None,
+                       max_bytes: int = DEFAULT_MAX_BYTES) -> FileLoad:
+    source = path.relative_to(display_root).as_posix() if display_root else path.name
+    text, problem = read_limited(path, max_bytes, "glossary.max_file_mb")
+    if text is None:
+        return FileLoad(source, issues=(GlossaryIssue(source, None, None, problem or ""),), fatal=True)
+    return parse_glossary_text(text, source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -84,4 +84,3 @@ class FileLoad:
     entries: tuple[GlossaryEntry, ...] = ()
     issues: tuple[GlossaryIssue, ...] = ()
     fatal: bool = False  # the file as a whole could not be read (syntax, shape)
-    signature: tuple[float, int] = field(default=(0.0, 0))

@@ -3,38 +3,43 @@
 Guarantees for admins:
 - one bad file or entry never takes the others down;
 - a file that becomes invalid keeps its last good version live (its issues are reported);
+- a file over ``max_file_mb`` is refused unread;
 - edits are picked up without a restart: ``current()`` checks file signatures (mtime,
-  size) at most every ``reload_check_s`` seconds and rebuilds the snapshot when they change.
+  size) at most every ``reload_check_s`` seconds; a change is loaded in the background and
+  swapped in when ready, so answering never waits for a reload.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Callable
 
 from kb_agent.glossary.index import Glossary
 from kb_agent.glossary.loader import load_glossary_file, parse_glossary_text
-from kb_agent.glossary.model import GlossaryIssue
-from kb_agent.yamlsource import LiveFolder
+from kb_agent.glossary.model import FileLoad, GlossaryIssue
+from kb_agent.yamlsource import LiveFolder, mb_to_bytes, read_limited, too_large, yaml_files
 
 log = logging.getLogger(__name__)
 
 
 class GlossaryStore:
-    def __init__(self, directory: Path, reload_check_s: float = 1.0, fuzzy_cutoff: float = 0.75):
+    def __init__(self, directory: Path, reload_check_s: float = 1.0, fuzzy_cutoff: float = 0.75,
+                 max_file_mb: float = 2.0, load_file: Callable[[Path], FileLoad] | None = None):
+        """``load_file`` reads one file (default: :func:`load_glossary_file` with the size limit)."""
         self.directory = Path(directory)
         self.fuzzy_cutoff = fuzzy_cutoff
-        self._files = LiveFolder(self.directory, lambda path: load_glossary_file(path, self.directory),
-                                 reload_check_s)
+        self.max_bytes = mb_to_bytes(max_file_mb)
+        load = load_file or (lambda path: load_glossary_file(path, self.directory, self.max_bytes))
+        self._files = LiveFolder(self.directory, load, self._publish, reload_check_s, "glossary")
         self._issues: tuple[GlossaryIssue, ...] = ()
         self._snapshot = Glossary((), fuzzy_cutoff)
         self.reload()
 
     # -- reading -------------------------------------------------------------------------
     def current(self) -> Glossary:
-        """The live snapshot, reloaded first if files changed since the last check."""
-        if self._files.changed():
-            self.reload()
+        """The live snapshot; a change found by the (throttled) check is loaded beside it."""
+        self._files.poll()
         return self._snapshot
 
     @property
@@ -43,17 +48,36 @@ class GlossaryStore:
 
     # -- loading -------------------------------------------------------------------------
     def reload(self) -> tuple[GlossaryIssue, ...]:
-        """Re-read all files; returns the issues found (also kept in ``issues``)."""
-        with self._files.lock:
-            live, issues = self._files.load()
-            for issue in issues:
-                log.warning("glossary: %s", issue)
-            self._issues = tuple(issues)
-            self._snapshot = Glossary((e for f in live.values() for e in f.entries), self.fuzzy_cutoff)
-            return self._issues
+        """Re-read all files now; returns the issues found (also kept in ``issues``)."""
+        return self._files.reload()
+
+    def wait_reloaded(self, timeout: float | None = None) -> bool:
+        """Wait for a background reload started by ``current()``; False if still running."""
+        return self._files.wait_reloaded(timeout)
+
+    def _publish(self, live: dict[str, FileLoad], issues: list[GlossaryIssue]) -> tuple[GlossaryIssue, ...]:
+        for issue in issues:
+            log.warning("glossary: %s", issue)
+        snapshot = Glossary((e for f in live.values() for e in f.entries), self.fuzzy_cutoff)
+        self._snapshot, self._issues = snapshot, tuple(issues)
+        return self._issues
+
+    def read_for_edit(self, file_name: str) -> tuple[str, tuple[GlossaryIssue, ...]]:
+        """One glossary file's text for the console's editor, or ``("", issues)`` when it is not a
+        file of this folder, cannot be read or is over the size limit (checked before reading)."""
+        names = {p.name for p in yaml_files(self.directory)}
+        if file_name not in names:
+            return "", (GlossaryIssue(file_name, None, None, "not a glossary file of this folder"),)
+        text, problem = read_limited(self.directory / file_name, self.max_bytes, "glossary.max_file_mb")
+        if text is None:
+            return "", (GlossaryIssue(file_name, None, None, problem or ""),)
+        return text, ()
 
     def validate_text(self, text: str, file_name: str) -> tuple[GlossaryIssue, ...]:
         """Check an edit before it is saved (used by the admin console and `glossary validate`)."""
+        problem = too_large(len(text.encode("utf-8")), self.max_bytes, "glossary.max_file_mb")
+        if problem:
+            return (GlossaryIssue(file_name, None, None, problem),)
         return parse_glossary_text(text, file_name).issues
 
     def save_file(self, file_name: str, text: str) -> tuple[GlossaryIssue, ...]:

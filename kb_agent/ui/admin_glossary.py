@@ -40,9 +40,10 @@ def build_glossary_tab(ctx: WebContext) -> None:
 
     def load_file(name: str, request: gr.Request):
         require_admin(ctx, request)
-        if not name or name not in file_names():
+        if not name:
             return "", ""
-        return (store.directory / name).read_text(encoding="utf-8"), ""
+        text, issues = store.read_for_edit(name)      # a file over the size limit is never read
+        return text, (issues_markdown(issues, "") if issues else "")
 
     def validate(name: str, text: str, request: gr.Request):
         require_admin(ctx, request)

@@ -55,12 +55,15 @@ def test_broken_edit_keeps_last_good_version_live(tmp_path):
     store = FactStore(tmp_path, reload_check_s=0)
     assert store.issues == ()
     write(path, BASE + "  - id: [oops\n")
+    store.current()                      # notices the edit; it loads in the background
+    assert store.wait_reloaded(10)
     facts = store.current()
     assert [f.id for f in facts] == ["hotel-cap"]
     assert store.issues and all(i.kept_previous for i in store.issues)
     assert "last good version" in str(store.issues[0])
     write(path, BASE.replace("600", "650"))
-    time.sleep(0.01)
+    store.current()
+    assert store.wait_reloaded(10)
     assert "650" in store.current()[0].answer_for("出差住宿标准是多少？")
     assert store.issues == ()
 
@@ -82,3 +85,43 @@ def test_an_edit_that_empties_access_groups_keeps_the_restricted_version_live(tm
     assert [f.access_groups for f in store.facts] == [("finance",)]      # never opened to everyone
     (issue,) = issues
     assert issue.field == "access_groups" and issue.line == 7 and issue.kept_previous
+
+
+def test_fact_lookups_during_a_slow_reload_use_the_current_version(tmp_path):
+    import threading
+
+    from kb_agent.facts.loader import load_fact_file
+
+    entered, gate, slow = threading.Event(), threading.Event(), threading.Event()
+
+    def load(path):
+        if slow.is_set():
+            entered.set()
+            gate.wait(30)
+        return load_fact_file(path, tmp_path)
+
+    write(tmp_path / "a.yaml", BASE)
+    store = FactStore(tmp_path, reload_check_s=0, load_file=load)
+    version = store.snapshot().version
+    slow.set()
+    write(tmp_path / "a.yaml", BASE.replace("600", "650"))
+    started = time.monotonic()
+    assert "600" in store.current()[0].answer_for("出差住宿标准是多少？")
+    assert entered.wait(10)
+    assert "600" in store.current()[0].answer_for("出差住宿标准是多少？")
+    assert store.snapshot().version == version and time.monotonic() - started < 5
+    gate.set()
+    assert store.wait_reloaded(10)
+    snap = store.snapshot()
+    assert snap.version > version and "650" in snap.facts[0].answer_for("出差住宿标准是多少？")
+
+
+def test_a_fact_file_over_the_size_limit_is_an_error_naming_file_and_limit(tmp_path):
+    write(tmp_path / "a.yaml", BASE + "#" * 3000 + "\n")
+    store = FactStore(tmp_path, reload_check_s=0, max_file_mb=0.002)
+    assert store.facts == ()
+    (issue,) = store.issues
+    assert issue.file == "a.yaml" and issue.line is None
+    assert "over the limit of 0.002 MB" in issue.message and "facts.max_file_mb" in issue.message
+    (issue,) = store.validate_text(BASE + "#" * 3000, "b.yaml")
+    assert issue.file == "b.yaml" and "over the limit" in issue.message
