@@ -31,21 +31,67 @@ class YamlProblem:
 class YamlItem:
     """One list item: its line, the line of each of its keys' values, and its data.
 
-    ``data`` is None when the item is not a mapping or could not be constructed (``error``).
+    ``data`` is None when the item is not a mapping or could not be constructed (``error``,
+    with its own line and field where known: a repeated key).
     """
 
     line: int | None
     key_lines: dict[str, int | None] = field(default_factory=dict)
     data: dict[str, Any] | None = None
     error: str | None = None
+    error_line: int | None = None
+    error_field: str | None = None
 
 
 def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def duplicate_key(node: yaml.MappingNode) -> tuple[yaml.Node, yaml.Node] | None:
+    """The first key given twice in one mapping (first node, repeated node), or None.
+    Keys brought in by a merge (``<<: *base``) may be overridden; they are not duplicates."""
+    seen: dict[tuple[str, str], yaml.Node] = {}
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag != _MERGE:
+            ident = (key.tag, key.value)
+            if ident in seen:
+                return seen[ident], key
+            seen[ident] = key
+    return None
+
+
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping gives one key twice (PyYAML's safe_load would silently keep the last)."""
+
+    def __init__(self, first: yaml.Node, repeated: yaml.Node):
+        super().__init__(None, None, f"duplicate key `{repeated.value}` (first on line {_line(first)}); "
+                                     "only one may be given", repeated.start_mark)
+        self.key = str(repeated.value)
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a key repeated in one mapping."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            found = duplicate_key(node)
+            if found:
+                raise DuplicateKeyError(*found)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` that raises :class:`DuplicateKeyError` (a ``yaml.YAMLError`` with
+    ``problem_mark``) for a repeated key: the one loader for admin YAML (glossary, facts,
+    ``_access.yaml``)."""
+    return yaml.load(text, Loader=UniqueKeyLoader)
+
+
 def _construct(node: yaml.Node) -> Any:
-    loader = yaml.SafeLoader("")
+    loader = UniqueKeyLoader("")
     try:
         return loader.construct_object(node, deep=True)
     finally:
@@ -71,6 +117,9 @@ def read_items(text: str, list_key: str) -> tuple[list[YamlItem], YamlProblem | 
         return [], None
     items_node = root
     if isinstance(root, yaml.MappingNode):
+        found = duplicate_key(root)
+        if found:
+            return [], YamlProblem(_line(found[1]), found[1].value, DuplicateKeyError(*found).problem)
         items_node = None
         for key, value in root.value:
             if key.value != list_key:
@@ -86,9 +135,20 @@ def read_items(text: str, list_key: str) -> tuple[list[YamlItem], YamlProblem | 
         key_lines = {k.value: _line(v) for k, v in node.value if isinstance(k, yaml.ScalarNode)}
         try:
             items.append(YamlItem(_line(node), key_lines, _construct(node)))
+        except DuplicateKeyError as exc:
+            items.append(YamlItem(_line(node), key_lines, error=exc.problem, error_line=exc.problem_mark.line + 1,
+                                  error_field=_field_at(node, exc.problem_mark.index, exc.key)))
         except yaml.YAMLError as exc:
             items.append(YamlItem(_line(node), key_lines, error=f"cannot read this item: {exc}"))
     return items, None
+
+
+def _field_at(item: yaml.MappingNode, index: int, key: str) -> str:
+    """``key`` itself when repeated in the item, ``outer.key`` when inside the item's ``outer``."""
+    for k, v in item.value:
+        if isinstance(k, yaml.ScalarNode) and v.start_mark.index <= index < v.end_mark.index:
+            return f"{k.value}.{key}"
+    return key
 
 
 def yaml_files(directory: Path) -> list[Path]:

@@ -151,8 +151,9 @@ def parse_facts_text(text: str, source: str) -> FactFileLoad:
     for item in items:
         line, key_lines, raw = item.line, item.key_lines, item.data
         if raw is None:
-            issues.append(FactIssue(source, line, None, item.error or "a fact must be a mapping with `id`, "
-                                                                      "`questions`, `answer` and `source`"))
+            issues.append(FactIssue(source, item.error_line or line, item.error_field,
+                                    item.error or "a fact must be a mapping with `id`, `questions`, `answer` "
+                                                  "and `source`"))
             continue
         try:
             parsed = FactSchema.model_validate(raw)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue
+from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue, normalize_key
 from kb_agent.yamlsource import mb_to_bytes, read_items, read_limited
 
 
@@ -78,7 +79,7 @@ def parse_glossary_text(text: str, source: str) -> FileLoad:
     issues: list[GlossaryIssue] = []
     for item in items:
         if item.data is None:
-            issues.append(GlossaryIssue(source, item.line, None, item.error or
+            issues.append(GlossaryIssue(source, item.error_line or item.line, item.error_field, item.error or
                                         "an entry must be a mapping with `term`, `english`, `chinese`"))
             continue
         try:
@@ -98,6 +99,25 @@ def parse_glossary_text(text: str, source: str) -> FileLoad:
             updated=parsed.updated, source_file=source, line=item.line or 0,
         ))
     return FileLoad(source, entries=tuple(entries), issues=tuple(issues))
+
+
+def find_duplicates(entries: Iterable[GlossaryEntry]) -> tuple[list[GlossaryEntry], list[GlossaryIssue]]:
+    """Pure: drop exact duplicates (same term, meaning and scope, compared as lookups compare
+    them) and report each with the place of the first. Same term, other meaning: not a duplicate."""
+    first: dict[tuple[str, ...], GlossaryEntry] = {}
+    kept: list[GlossaryEntry] = []
+    issues: list[GlossaryIssue] = []
+    for e in entries:
+        ident = tuple(normalize_key(x) for x in (e.term, e.english, e.chinese, e.scope))
+        if ident in first:
+            f = first[ident]
+            issues.append(GlossaryIssue(e.source_file, e.line or None, "term",
+                                        f"duplicate of the entry at {f.source_file}:{f.line} (same term, meaning "
+                                        "and scope); this one is ignored"))
+            continue
+        first[ident] = e
+        kept.append(e)
+    return kept, issues
 
 
 #: Default of ``glossary.max_file_mb``: far above any hand-kept glossary (the sample is 5 KB).

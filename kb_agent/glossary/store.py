@@ -4,6 +4,7 @@ Guarantees for admins:
 - one bad file or entry never takes the others down;
 - a file that becomes invalid keeps its last good version live (its issues are reported);
 - a file over ``max_file_mb`` is refused unread;
+- an exact duplicate entry (same term, meaning and scope, in any file) is reported and served once;
 - edits are picked up without a restart: ``current()`` checks file signatures (mtime,
   size) at most every ``reload_check_s`` seconds; a change is loaded in the background and
   swapped in when ready, so answering never waits for a reload.
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from kb_agent.glossary.index import Glossary
-from kb_agent.glossary.loader import load_glossary_file, parse_glossary_text
+from kb_agent.glossary.loader import find_duplicates, load_glossary_file, parse_glossary_text
 from kb_agent.glossary.model import FileLoad, GlossaryIssue
 from kb_agent.yamlsource import LiveFolder, mb_to_bytes, read_limited, too_large, yaml_files
 
@@ -56,9 +57,11 @@ class GlossaryStore:
         return self._files.wait_reloaded(timeout)
 
     def _publish(self, live: dict[str, FileLoad], issues: list[GlossaryIssue]) -> tuple[GlossaryIssue, ...]:
+        entries, duplicates = find_duplicates(e for f in live.values() for e in f.entries)
+        issues = [*issues, *duplicates]
         for issue in issues:
             log.warning("glossary: %s", issue)
-        snapshot = Glossary((e for f in live.values() for e in f.entries), self.fuzzy_cutoff)
+        snapshot = Glossary(entries, self.fuzzy_cutoff)
         self._snapshot, self._issues = snapshot, tuple(issues)
         return self._issues
 
@@ -78,7 +81,10 @@ class GlossaryStore:
         problem = too_large(len(text.encode("utf-8")), self.max_bytes, "glossary.max_file_mb")
         if problem:
             return (GlossaryIssue(file_name, None, None, problem),)
-        return parse_glossary_text(text, file_name).issues
+        parsed = parse_glossary_text(text, file_name)
+        others = [e for path, f in self._files.live.items() if path != file_name for e in f.entries]
+        _, duplicates = find_duplicates([*others, *parsed.entries])
+        return parsed.issues + tuple(d for d in duplicates if d.file == file_name)
 
     def save_file(self, file_name: str, text: str) -> tuple[GlossaryIssue, ...]:
         """Validate then atomically write one glossary file; refuses (returns issues) if invalid."""

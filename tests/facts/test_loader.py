@@ -121,3 +121,15 @@ def test_access_groups_left_out_default_to_everyone_and_names_are_trimmed():
     assert fact.access_groups == ("finance", "hr")
     (fact,) = parse_facts_text(_with_groups("    access_groups: finance\n"), "hr.yaml").facts
     assert fact.access_groups == ("finance",)
+
+
+def test_duplicate_keys_in_a_fact_are_errors_with_line_and_field():
+    text = GOOD + "    access_groups: [finance]\n    access_groups: [everyone]\n"
+    loaded = parse_facts_text(text, "hr.yaml")
+    assert loaded.facts == ()          # never served with whichever group list YAML kept last
+    (issue,) = loaded.issues
+    assert (issue.line, issue.field) == (9, "access_groups") and "first on line 8" in issue.message
+    nested = parse_facts_text(GOOD.replace("{zh: 每月两次。, en: Twice a month.}", "{zh: 每月两次。, zh: 每月三次。}"),
+                              "hr.yaml")
+    (issue,) = nested.issues
+    assert (issue.line, issue.field) == (4, "answer.zh") and "duplicate key `zh`" in issue.message

@@ -60,3 +60,41 @@ def test_syntax_error_is_fatal_with_line():
 def test_unknown_top_level_key_is_fatal():
     load = parse_glossary_text("terms:\n  - term: AM\n", "e.yaml")
     assert load.fatal and load.issues[0].field == "terms"
+
+
+def test_a_key_repeated_in_an_entry_is_reported_not_silently_last_wins():
+    text = """\
+entries:
+  - term: AM
+    english: Account Manager
+    term: AX
+  - term: QA
+    english: Quality Assurance
+"""
+    load = parse_glossary_text(text, "dup.yaml")
+    assert [e.term for e in load.entries] == ["QA"]          # the ambiguous entry is not served
+    (issue,) = load.issues
+    assert (issue.file, issue.line, issue.field) == ("dup.yaml", 4, "term")
+    assert "duplicate key `term` (first on line 2)" in issue.message
+
+
+def test_a_repeated_top_level_key_is_fatal():
+    load = parse_glossary_text("entries:\n  - term: AM\n    english: A\nentries:\n  - term: QA\n    english: Q\n",
+                               "top.yaml")
+    assert load.fatal and not load.entries
+    (issue,) = load.issues
+    assert (issue.line, issue.field) == (4, "entries") and "first on line 1" in issue.message
+
+
+def test_the_shared_safe_load_rejects_duplicate_keys_with_their_line():
+    import pytest
+    import yaml
+
+    from kb_agent.yamlsource import DuplicateKeyError, safe_load
+
+    assert safe_load("groups: [hr]\n") == {"groups": ["hr"]}
+    assert safe_load("base: &b {x: 1}\nmore:\n  <<: *b\n  x: 2\n") == {"base": {"x": 1}, "more": {"x": 2}}
+    with pytest.raises(DuplicateKeyError) as err:
+        safe_load("groups: [hr]\nowner: x\ngroups: [everyone]\n")
+    assert isinstance(err.value, yaml.YAMLError) and err.value.problem_mark.line + 1 == 3
+    assert err.value.key == "groups" and "first on line 1" in str(err.value)

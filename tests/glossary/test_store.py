@@ -170,3 +170,23 @@ def test_cli_validate_names_the_file_and_the_limit(cli, glossary_dir):
     result = cli("glossary", "validate", env={"KB_AGENT_GLOSSARY__MAX_FILE_MB": "0.005"})
     assert result.exit_code == 1
     assert "big.yaml: file is 6,0" in result.stderr and "glossary.max_file_mb" in result.stderr
+
+
+def test_exact_duplicate_entries_are_reported_with_both_lines_and_served_once(tmp_path):
+    dup = A + "  - term: am\n    english: account manager\n    chinese: 客户经理\n"
+    scoped = ("entries:\n  - term: PM\n    english: Project Manager\n    scope: 项目部\n"
+              "  - term: PM\n    english: Product Manager\n    scope: 产品部\n")
+    write(tmp_path / "a.yaml", dup)
+    write(tmp_path / "p.yaml", scoped)
+    store = GlossaryStore(tmp_path, reload_check_s=0)
+    assert len(store.current().lookup("AM").matches) == 1 and len(store.current().lookup("PM").matches) == 2
+    (issue,) = store.issues
+    assert (issue.file, issue.line, issue.field) == ("a.yaml", 5, "term")
+    assert "duplicate of the entry at a.yaml:2" in issue.message
+    # The editor's check (validate before save) names it too, also against the other files.
+    assert [(i.line, i.field) for i in store.validate_text(dup, "a.yaml")] == [(5, "term")]
+    (issue,) = store.validate_text(scoped.replace("产品部", "项目部").replace("Product", "Project"), "p.yaml")
+    assert issue.line == 5 and "p.yaml:2" in issue.message
+    (issue,) = store.validate_text(A, "new.yaml")
+    assert issue.file == "new.yaml" and issue.line == 2 and "a.yaml:2" in issue.message
+    assert store.save_file("new.yaml", A) and not (tmp_path / "new.yaml").exists()
