@@ -3,15 +3,20 @@
 Rules: a chunk never crosses a section (page, slide, heading, sheet, time span); inside a
 section, paragraph boundaries are preferred, then sentence boundaries (。！？；!?; and '. '),
 then a hard cut. Consecutive spreadsheet rows of one sheet are packed together and their cell
-ranges merged. Tokens are estimated (CJK character = 1, Latin word ≈ 1.3), close to what
-the e5/bge tokenizers count, without loading a tokenizer.
+ranges merged. Tokens are estimated (CJK character = 1, Latin word ≈ 1.3, a run of letters
+or digits past 20 characters one more per 4 characters), close to what the e5/bge
+tokenizers count, without loading a tokenizer.
+
+Every chunk is bounded by tokens *and* by characters (``CHARS_PER_TOKEN`` × the token
+budget) whatever the text looks like: a 300 KB line without whitespace, base64, minified
+code or a run of spaces is cut hard. Heading texts in locators are cut to ``MAX_HEADING_CHARS``.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kb_agent.chunk import Locator
 from kb_agent.ingest.model import Section
@@ -20,13 +25,20 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-
 _WORD = re.compile(r"[A-Za-z]+|\d+")
 _SENT = re.compile(r"(?<=[。！？；!?;])|(?<=[.:])\s+")
 _CELL = re.compile(r"^([A-Z]+)(\d+)$")
+#: A chunk holds at most this many characters per token of its budget (400 tokens: 2,400
+#: characters). Ordinary prose stays well inside it (≈ 4.5 characters per estimated token).
+CHARS_PER_TOKEN = 6
+#: A heading (a Markdown line after ``#``) is a locator and part of the title, never a body.
+MAX_HEADING_CHARS = 200
+_LONG_RUN = 20
 
 
 def estimate_tokens(text: str) -> int:
     cjk = len(_CJK.findall(text))
     words = _WORD.findall(text)
+    long_extra = sum(len(w) - _LONG_RUN for w in words if len(w) > _LONG_RUN) / 4
     other = len(re.sub(r"[\s\w]", "", _CJK.sub("", text))) // 2
-    return cjk + math.ceil(1.3 * len(words)) + other
+    return cjk + math.ceil(1.3 * len(words) + long_extra) + other
 
 
 @dataclass(frozen=True)
@@ -37,7 +49,10 @@ class Piece:
     text: str
 
 
-def chunk_sections(sections: list[Section], max_tokens: int = 400, overlap_tokens: int = 40) -> list[Piece]:
+def chunk_sections(sections: list[Section], max_tokens: int = 400, overlap_tokens: int = 40,
+                   max_chars: int | None = None) -> list[Piece]:
+    """``max_chars`` defaults to ``CHARS_PER_TOKEN * max_tokens``."""
+    max_chars = max_chars or CHARS_PER_TOKEN * max_tokens
     pieces: list[Piece] = []
     i = 0
     while i < len(sections):
@@ -47,54 +62,71 @@ def chunk_sections(sections: list[Section], max_tokens: int = 400, overlap_token
             while j + 1 < len(sections) and sections[j + 1].locator.kind == "sheet" \
                     and sections[j + 1].locator.sheet == sec.locator.sheet:
                 j += 1
-            pieces += _pack_rows(sections[i:j + 1], max_tokens)
+            pieces += _pack_rows(sections[i:j + 1], max_tokens, max_chars)
             i = j + 1
             continue
-        pieces += [Piece(sec.locator, t) for t in split_text(sec.text, max_tokens, overlap_tokens)]
+        loc = _bounded_locator(sec.locator)
+        pieces += [Piece(loc, t) for t in split_text(sec.text, max_tokens, overlap_tokens, max_chars)]
         i += 1
     return pieces
 
 
-def split_text(text: str, max_tokens: int, overlap_tokens: int = 0) -> list[str]:
-    """Split one section's text into token-bounded pieces (empty text gives no piece)."""
+def _bounded_locator(loc: Locator) -> Locator:
+    if not any(len(h) > MAX_HEADING_CHARS for h in loc.heading_path):
+        return loc
+    return replace(loc, heading_path=tuple(h if len(h) <= MAX_HEADING_CHARS else h[:MAX_HEADING_CHARS - 1] + "…"
+                                           for h in loc.heading_path))
+
+
+def split_text(text: str, max_tokens: int, overlap_tokens: int = 0, max_chars: int | None = None) -> list[str]:
+    """Split one section's text into pieces of at most ``max_tokens`` estimated tokens and
+    ``max_chars`` characters (default ``CHARS_PER_TOKEN * max_tokens``); empty text gives none."""
+    max_chars = max_chars or CHARS_PER_TOKEN * max_tokens
     text = text.strip()
     if not text:
         return []
-    if estimate_tokens(text) <= max_tokens:
+
+    def fits(t: str) -> bool:
+        return len(t) <= max_chars and estimate_tokens(t) <= max_tokens
+
+    if fits(text):
         return [text]
     units: list[tuple[str, str]] = []  # (text, separator to put before it)
     for para in (p.strip() for p in re.split(r"\n+", text)):
         if not para:
             continue
-        if estimate_tokens(para) <= max_tokens:
+        if fits(para):
             units.append((para, "\n"))
             continue
         first = True
         for sent in (s.strip() for s in _SENT.split(para)):
             if not sent:
                 continue
-            for part in _hard_cut(sent, max_tokens):
+            for part in _hard_cut(sent, max_tokens, max_chars):
                 units.append((part, "\n" if first else _joiner(part)))
                 first = False
     out: list[str] = []
     cur: list[tuple[str, str]] = []
-    cur_tokens = 0
+    cur_tokens = cur_chars = 0
     for unit in units:
-        t = estimate_tokens(unit[0])
-        if cur and cur_tokens + t > max_tokens:
+        t, n = estimate_tokens(unit[0]), len(unit[0]) + 1
+        if cur and (cur_tokens + t > max_tokens or cur_chars + n > max_chars):
             out.append(_join(cur))
             # Carry trailing units (up to the overlap budget) into the next chunk.
             carry: list[tuple[str, str]] = []
-            budget = min(overlap_tokens, max_tokens - t)
+            budget, room = min(overlap_tokens, max_tokens - t), max_chars - n
             for u in reversed(cur):
-                ut = estimate_tokens(u[0])
-                if ut > budget:
+                ut, un = estimate_tokens(u[0]), len(u[0]) + 1
+                if ut > budget or un > room:
                     break
                 carry.insert(0, u)
                 budget -= ut
-            cur, cur_tokens = carry, sum(estimate_tokens(u[0]) for u in carry)
+                room -= un
+            cur = carry
+            cur_tokens, cur_chars = sum(estimate_tokens(u[0]) for u in carry), sum(len(u[0]) + 1 for u in carry)
         cur.append(unit)
         cur_tokens += t
+        cur_chars += n
     if cur:
         out.append(_join(cur))
     return out
@@ -108,12 +140,12 @@ def _join(units: list[tuple[str, str]]) -> str:
     return "".join((sep if k else "") + txt for k, (txt, sep) in enumerate(units)).strip()
 
 
-def _hard_cut(text: str, max_tokens: int) -> list[str]:
-    if estimate_tokens(text) <= max_tokens:
+def _hard_cut(text: str, max_tokens: int, max_chars: int) -> list[str]:
+    if len(text) <= max_chars and estimate_tokens(text) <= max_tokens:
         return [text]
     out, start = [], 0
     while start < len(text):
-        lo, hi = start + 1, len(text)
+        lo, hi = start + 1, min(len(text), start + max_chars)
         while lo < hi:  # the longest prefix that fits
             mid = (lo + hi + 1) // 2
             if estimate_tokens(text[start:mid]) <= max_tokens:
@@ -129,20 +161,21 @@ def _hard_cut(text: str, max_tokens: int) -> list[str]:
     return [o for o in out if o]
 
 
-def _pack_rows(rows: list[Section], max_tokens: int) -> list[Piece]:
+def _pack_rows(rows: list[Section], max_tokens: int, max_chars: int) -> list[Piece]:
     out: list[Piece] = []
     group: list[Section] = []
-    tokens = 0
+    tokens = chars = 0
     for row in rows:
-        t = estimate_tokens(row.text)
-        if group and tokens + t > max_tokens:
+        t, n = estimate_tokens(row.text), len(row.text) + 1
+        if group and (tokens + t > max_tokens or chars + n > max_chars):
             out.append(_merge_rows(group))
-            group, tokens = [], 0
-        if t > max_tokens:  # one huge row: split its text, keep its range
-            out += [Piece(row.locator, part) for part in split_text(row.text, max_tokens)]
+            group, tokens, chars = [], 0, 0
+        if t > max_tokens or n > max_chars:  # one huge row: split its text, keep its range
+            out += [Piece(row.locator, part) for part in split_text(row.text, max_tokens, 0, max_chars)]
             continue
         group.append(row)
         tokens += t
+        chars += n
     if group:
         out.append(_merge_rows(group))
     return out

@@ -43,6 +43,7 @@ class ParseOptions:
     video_scene_threshold: float = 0.35
     chunk_tokens: int = 400
     chunk_overlap_tokens: int = 40
+    max_chunks: int = 20000
 
     @classmethod
     def from_settings(cls, ingest, asr_api_key: str | None = None) -> "ParseOptions":
@@ -52,10 +53,13 @@ class ParseOptions:
                    asr_model_dir=str(ingest.asr_model_dir) if ingest.asr_model_dir else None,
                    asr_api_key=asr_api_key, video_max_keyframes=ingest.video_max_keyframes,
                    video_scene_threshold=ingest.video_scene_threshold, chunk_tokens=ingest.chunk_tokens,
-                   chunk_overlap_tokens=ingest.chunk_overlap_tokens)
+                   chunk_overlap_tokens=ingest.chunk_overlap_tokens, max_chunks=ingest.max_chunks_per_file)
 
     def signature(self) -> str:
-        """Changes when re-parsing would give different chunks (part of the manifest)."""
+        """Changes when re-parsing would give different chunks (part of the manifest).
+
+        ``max_chunks`` is left out on purpose: it only matters for the rare file that reaches
+        it, and changing it must not re-parse every file; it applies when a file is parsed."""
         return (f"v1;ocr={int(self.ocr)},{self.ocr_min_chars};asr={self.asr_backend};"
                 f"kf={self.video_max_keyframes},{self.video_scene_threshold};"
                 f"chunk={self.chunk_tokens},{self.chunk_overlap_tokens};pages={self.max_pages}")

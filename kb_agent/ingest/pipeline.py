@@ -28,6 +28,8 @@ from kb_agent.store.chunks import ChunkStore, SourceRecord
 
 log = logging.getLogger(__name__)
 #: Failures worth retrying on the next run even when the file did not change.
+#: A chunk's title (document title + heading path) is embedded with every chunk: bounded.
+MAX_TITLE_CHARS = 300
 _TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied", "embedding failed")
 
 
@@ -55,7 +57,11 @@ def make_title(doc_title: str, locator: Locator) -> str:
     for h in locator.heading_path:
         if h and h not in parts:
             parts.append(h)
-    return " > ".join(parts)
+    return _clip(" > ".join(parts), MAX_TITLE_CHARS)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def embedding_text(chunk: Chunk) -> str:
@@ -189,7 +195,8 @@ class Ingestor:
         suffix = task.path.suffix.lower()
         record = SourceRecord(path=task.source, content_hash=digest, mtime=st.st_mtime, chunks=0, status="ok",
                               access_groups=task.access_groups, root=str(task.root), size=st.st_size,
-                              doc_title=result.title or task.path.stem, file_type=suffix.lstrip("."),
+                              doc_title=_clip(result.title or task.path.stem, MAX_TITLE_CHARS),
+                              file_type=suffix.lstrip("."),
                               signature=self.signature, ingested_at=time.time())
         if result.ok:
             try:

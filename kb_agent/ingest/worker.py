@@ -49,7 +49,12 @@ def parse_and_chunk(path: Path, options: ParseOptions) -> ParseResult:
         pieces = chunk_sections(doc.sections, options.chunk_tokens, options.chunk_overlap_tokens)
         if not pieces:
             raise ParseError(str(path), "no text extracted")
-        return ParseResult(True, doc.title, pieces, doc.notes, seconds=time.perf_counter() - t0)
+        notes = list(doc.notes)
+        if len(pieces) > options.max_chunks:  # bounds the file's embedding time
+            notes.append(f"only the first {options.max_chunks} chunks are indexed (ingest.max_chunks_per_file); "
+                         f"{len(pieces) - options.max_chunks} more not searchable")
+            pieces = pieces[:options.max_chunks]
+        return ParseResult(True, doc.title, pieces, notes, seconds=time.perf_counter() - t0)
     except ParseError as exc:
         return ParseResult(False, reason=exc.reason, seconds=time.perf_counter() - t0)
     except MemoryError:

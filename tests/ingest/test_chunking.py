@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kb_agent.chunk import Locator
-from kb_agent.ingest.chunking import chunk_sections, estimate_tokens, merge_ranges, split_text
+from kb_agent.ingest.chunking import CHARS_PER_TOKEN, chunk_sections, estimate_tokens, merge_ranges, split_text
 from kb_agent.ingest.model import Section
 
 
@@ -60,3 +60,43 @@ def test_sheet_rows_pack_per_sheet_with_merged_ranges():
 
 def test_merge_ranges_bounding_box():
     assert merge_ranges(["B3:D3", "A4:C4", "AA10:AB10"]) == "A3:AB10"
+
+
+def _bounded(pieces, max_tokens, max_chars):
+    assert pieces
+    worst = max(pieces, key=len)
+    assert all(len(p) <= max_chars for p in pieces), len(worst)
+    assert all(estimate_tokens(p) <= max_tokens for p in pieces), estimate_tokens(worst)
+
+
+def test_text_without_whitespace_is_bounded_by_characters_and_tokens():
+    import base64
+    import os
+    import time
+
+    minified = "function f(a,b){return a+b};var x=[1,2,3].map(function(v){return v*2});" * 4000
+    cases = {"one long word": "a" * 300_000, "base64": base64.b64encode(os.urandom(225_000)).decode(),
+             "minified js": minified, "hex": os.urandom(100_000).hex(), "spaces": "a" + " " * 50_000 + "b"}
+    for name, text in cases.items():
+        t0 = time.perf_counter()
+        pieces = split_text(text, 400, 40)
+        assert time.perf_counter() - t0 < 10, name
+        _bounded(pieces, 400, 400 * CHARS_PER_TOKEN)
+        plain = split_text(text, 400, 0)
+        _bounded(plain, 400, 400 * CHARS_PER_TOKEN)
+        assert "".join(plain).replace(" ", "") == text.replace(" ", ""), name  # nothing lost
+
+
+def test_long_runs_count_as_many_tokens():
+    assert estimate_tokens("a" * 20) == 2  # an ordinary long word: still ~1.3
+    assert estimate_tokens("a" * 4000) > 900  # ≈ one per 4 characters, as tokenizers split it
+
+
+def test_every_section_kind_is_bounded():
+    secs = [Section(Locator.for_page(1), "x" * 50_000),
+            Section(Locator.for_sheet("S", "A2:C2"), "列: " + "y" * 50_000),
+            Section(Locator.for_heading("h" * 10_000), "z" * 5000)]
+    pieces = chunk_sections(secs, 100, 10)
+    _bounded([p.text for p in pieces], 100, 100 * CHARS_PER_TOKEN)
+    assert {p.locator.kind for p in pieces} == {"page", "sheet", "heading"}
+    assert all(len(h) <= 200 for p in pieces for h in p.locator.heading_path)  # a heading line is no title
