@@ -130,6 +130,8 @@ class IngestSettings(BaseModel):
                                  "Office file is treated as a zip bomb.")
     chunk_tokens: int = Field(400, ge=50, le=8192)
     chunk_overlap_tokens: int = Field(40, ge=0)
+    max_chunks_per_file: int = Field(20000, ge=1, description="Chunks indexed per file (bounds its embedding "
+                                     "time); the rest of a longer file is reported, not indexed.")
     parse_timeout_s: float = Field(180.0, gt=0, description="Per file; the worker is killed after.")
     workers: int = Field(2, ge=1, le=64, description="Parser worker processes.")
     ocr: bool = Field(True, description="OCR images, scanned PDF pages and video keyframes.")
