@@ -1,6 +1,8 @@
 """Admin-edited YAML: lists read with line numbers (for validation messages that name the file,
-line and field) and folders watched for edits with each file's last good version kept live.
-Shared by the glossary (``entries:``) and the facts (``facts:``)."""
+line and field), repeated keys refused (``safe_load``, ``UniqueKeyLoader``), files read only
+within a size limit, and folders watched for edits with each file's last good version kept
+live and changes loaded in the background. Shared by the glossary (``entries:``) and the
+facts (``facts:``); ``safe_load`` suits any admin YAML (``_access.yaml``)."""
 
 from __future__ import annotations
 

@@ -146,3 +146,15 @@ def test_cli_load_tables_fails_closed_on_blank_folder_groups(cli, tmp_path, make
     result = cli("facts", "load-tables", str(root))
     assert result.exit_code == 1 and "hr/offices.xlsx: error: invalid _access.yaml" in result.stderr
     assert KnowledgeBase(make_settings()).facts.tables.tables(LOCAL_ADMIN) == []
+
+
+def test_cli_validate_reports_an_empty_access_group_list(cli, tmp_path):
+    facts = tmp_path / "myfacts"
+    facts.mkdir()
+    (facts / "a.yaml").write_text("facts:\n  - id: floor-price\n    questions: [Q]\n    answer: A\n"
+                                  "    source: {person: X}\n    access_groups: []\n", encoding="utf-8")
+    result = cli("facts", "validate", "--json", env={"KB_AGENT_FACTS__DIR": str(facts)})
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert out["facts"] == 0
+    assert [(i["file"], i["line"], i["field"]) for i in out["issues"]] == [("a.yaml", 6, "access_groups")]
