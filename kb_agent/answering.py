@@ -13,7 +13,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 from kb_agent.access import LOCAL_ADMIN, Principal
 from kb_agent.config import Settings
-from kb_agent.errors import KBError, LLMError
+from kb_agent.errors import InputError, KBError, LLMError
 from kb_agent.i18n import language_of
 from kb_agent.kb import KnowledgeBase
 from kb_agent.tooling import Citation, ToolEvent, TurnRecorder
@@ -71,6 +71,30 @@ class AnswerUpdate:
     answer: Answer | None = None
 
 
+def check_question(question: str, max_chars: int) -> str:
+    """The question to answer, stripped; InputError when it is empty or over ``max_chars``."""
+    question = (question or "").strip()
+    if not question:
+        raise InputError("The question is empty.")
+    if len(question) > max_chars:
+        raise InputError(f"The question is too long ({len(question)} characters; at most {max_chars}).",
+                         hint="Ask about one thing at a time, or shorten the question.")
+    return question
+
+
+HISTORY_MESSAGES = 12  # the last six turns are enough context and keep prompts small
+
+
+def plain_history(history: Sequence[Any], max_chars: int) -> list[dict[str, str]]:
+    """The earlier turns as the LLM gets them: user/assistant messages with plain-text content
+    only (a client-sent list of content parts could name files or URLs for the LLM framework to
+    fetch), each cut to a few questions' length, the last :data:`HISTORY_MESSAGES` of them."""
+    kept = [{"role": m["role"], "content": m["content"][:4 * max_chars]} for m in history
+            if isinstance(m, dict) and m.get("role") in ("user", "assistant")
+            and isinstance(m.get("content"), str) and m["content"].strip()]
+    return kept[-HISTORY_MESSAGES:]
+
+
 class Answerer:
     def __init__(self, settings: Settings, kb: KnowledgeBase):
         self.settings = settings
@@ -96,9 +120,7 @@ class Answerer:
 
     def stream(self, question: str, principal: Principal = LOCAL_ADMIN,
                history: Sequence[dict[str, str]] = ()) -> Iterator[AnswerUpdate]:
-        question = question.strip()
-        if not question:
-            raise KBError("The question is empty.")
+        question = check_question(question, self.settings.agent.max_question_chars)
         if self.mode == "offline":
             answer = self._offline(question, principal)
             yield AnswerUpdate(answer.answer, answer.events, done=True, answer=answer)
@@ -146,8 +168,8 @@ class Answerer:
         lang = language_of(question, self.settings.agent.language)
         recorder = TurnRecorder()
         assistant = build_assistant(self.settings, self.kb, principal, recorder, lang)
-        messages = [Message(role=m["role"], content=m["content"]) for m in history
-                    if m.get("role") in ("user", "assistant") and m.get("content")]
+        messages = [Message(role=m["role"], content=m["content"])
+                    for m in plain_history(history, self.settings.agent.max_question_chars)]
         messages.append(Message(role="user", content=question))
         response: list = []
         try:

@@ -65,6 +65,8 @@ class AgentSettings(BaseModel):
     language: Literal["zh", "en"] = "zh"
     max_llm_calls_per_turn: int = Field(6, ge=1, le=50)
     temperature: float = 0.2
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused with a clear "
+                                    "message (each channel: chat, /api/ask, CLI).")
 
 
 class GlossarySettings(BaseModel):
@@ -189,7 +191,13 @@ class WebSettings(BaseModel):
     admin_username: str = Field("admin", min_length=1, description="The first admin, created on first start.")
     admin_password: SecretStr | None = Field(None, description="First admin's password; None = generate "
                                              "one and print it once.")
-    secure_cookies: bool = Field(False, description="Mark the session cookie Secure (behind HTTPS).")
+    secure_cookies: bool = Field(False, description="Mark the session cookie Secure even when the request "
+                                 "does not look like HTTPS (it is always Secure on HTTPS requests).")
+    trusted_proxies: list[str] = Field(default_factory=list, description="Addresses of reverse proxies whose "
+                                       "X-Forwarded-For / -Proto headers are believed (e.g. ['127.0.0.1']); "
+                                       "empty = no forwarding header is trusted.")
+    allowed_origins: list[str] = Field(default_factory=list, description="Extra origins (scheme://host[:port]) "
+                                       "from which browsers may POST, besides the server's own address.")
     ingest_sample_kb: bool = Field(True, description="On first start with an empty chunk store, "
                                    "ingest ingest.sample_kb_dir.")
     title: str = "kb-agent"

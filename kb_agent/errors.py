@@ -95,3 +95,7 @@ class AuthError(KBError):
 
 class AccessDenied(KBError):
     """The signed-in user may not see or do this."""
+
+
+class InputError(KBError):
+    """A caller's input cannot be used as it is (an empty or over-long question)."""

@@ -18,11 +18,13 @@ REPO = PROJECT_ROOT
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
-    """No KB_AGENT_* / DASHSCOPE_* from the developer's shell; no ./kb_agent.yaml; cwd = tmp."""
+    """No KB_AGENT_* / DASHSCOPE_* from the developer's shell; no ./kb_agent.yaml; cwd = tmp; a
+    Gradio upload folder of the test's own."""
     for name in list(os.environ):
         if name.startswith(("KB_AGENT_", "DASHSCOPE_", "QWEN_AGENT_")):
             monkeypatch.delenv(name)
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-uploads"))  # each test its own Gradio cache
     monkeypatch.chdir(tmp_path)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from urllib.parse import quote
 
 import gradio as gr
 from fastapi import FastAPI, Form, Request
@@ -23,7 +22,9 @@ from kb_agent.errors import AccessDenied, AuthError, KBError, LLMError
 from kb_agent.kb import KnowledgeBase
 from kb_agent.ui.context import SESSION_COOKIE, WebContext
 from kb_agent.ui.files import resolve_download
-from kb_agent.ui.pages import refused_page, signin_page
+from kb_agent.ui.gradio_guard import GradioGate, MountPolicy, mount_guarded, never_served_dirs
+from kb_agent.ui.guards import PageGuard, SameOriginGuard
+from kb_agent.ui.pages import refused_page, signin_page, signout_page
 from kb_agent.ui.theme import CSS, gradio_theme
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,6 @@ def create_app(ctx: WebContext) -> FastAPI:
     product = ctx.settings.web.title
     app = FastAPI(title=product, docs_url=None, redoc_url=None, openapi_url=None)
 
-    @app.middleware("http")
-    async def _page_guard(request: Request, call_next):
-        """Browser pages: unsigned → sign-in page; employee opening the console → refusal page."""
-        path = request.url.path
-        if request.method == "GET" and path in ("/chat", "/chat/", "/admin", "/admin/"):
-            if ctx.username_for_request(request) is None:
-                return RedirectResponse("/login?next=" + quote(path), status_code=303)
-            if path.startswith("/admin") and ctx.admin_for_request(request) is None:
-                return HTMLResponse(refused_page(product, "The admin console is for admins only. "
-                                                          "管理控制台仅限管理员使用。"), status_code=403)
-        return await call_next(request)
-
     @app.get("/")
     def root(request: Request):
         signed_in = ctx.username_for_request(request) is not None
@@ -97,11 +86,18 @@ def create_app(ctx: WebContext) -> FastAPI:
             return HTMLResponse(signin_page(product, error=exc.user_text(), next_url=_safe_next(next),
                                             username=username), status_code=status)
         resp = RedirectResponse(_safe_next(next), status_code=303)
+        secure = ctx.settings.web.secure_cookies or request.url.scheme == "https"
         resp.set_cookie(SESSION_COOKIE, token, max_age=ctx.settings.web.session_ttl_minutes * 60, httponly=True,
-                        samesite="lax", secure=ctx.settings.web.secure_cookies, path="/")
+                        samesite="lax", secure=secure, path="/")
         return resp
 
     @app.get("/logout")
+    def logout_form(request: Request):
+        """A link (or another site) cannot sign anyone out: signing out is a POST from our page."""
+        if ctx.auth is None:
+            return RedirectResponse("/chat/", status_code=303)
+        return HTMLResponse(signout_page(product))
+
     @app.post("/logout")
     def logout(request: Request):
         if ctx.auth is not None:
@@ -135,6 +131,8 @@ def create_app(ctx: WebContext) -> FastAPI:
         username = ctx.username_for_request(request)
         if username is None:
             return JSONResponse({"error": "sign in first"}, status_code=401)
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, status_code=415)
         try:
             body = await request.json()
             question = str(body.get("question", ""))
@@ -154,8 +152,17 @@ def create_app(ctx: WebContext) -> FastAPI:
     chat = build_chat(ctx).queue(default_concurrency_limit=None)
     admin = build_admin(ctx).queue(default_concurrency_limit=4)
     max_upload = int(ctx.settings.web.max_upload_mb * 2**20)
-    gr.mount_gradio_app(app, admin, path="/admin", auth_dependency=ctx.admin_for_request,
-                        max_file_size=max_upload, **common)
-    gr.mount_gradio_app(app, chat, path="/chat", auth_dependency=ctx.username_for_request,
-                        max_file_size=1, **common)
+    never_served = never_served_dirs(ctx.settings)
+    policies: list[MountPolicy] = []
+    mount_guarded(app, admin, "/admin", auth_dependency=ctx.admin_for_request, uploads=True,
+                  max_file_size=max_upload, blocked=never_served, policies=policies, **common)
+    mount_guarded(app, chat, "/chat", auth_dependency=ctx.username_for_request, uploads=False,
+                  max_file_size=1, blocked=never_served, policies=policies, **common)
+    app.state.gradio_apps = {"/chat": chat, "/admin": admin}
+    # Outermost first: cross-site writes refused, then Gradio's routes, then the page redirects.
+    app.add_middleware(PageGuard, user_for=ctx.username_for_request, admin_for=ctx.admin_for_request,
+                       refused=lambda: refused_page(product, "The admin console is for admins only. "
+                                                             "管理控制台仅限管理员使用。"))
+    app.add_middleware(GradioGate, policies=policies)
+    app.add_middleware(SameOriginGuard, allowed_origins=ctx.settings.web.allowed_origins)
     return app

@@ -1,9 +1,12 @@
 """The employees' chat (a Gradio Blocks mounted at /chat): streaming answers, tool steps,
 glossary cards, citations, example questions, a new-conversation button.
 
-Conversation state lives in the browser session (the Chatbot value and a ``gr.State``), so
-two people — or two tabs — never share messages. Each turn is answered for the principal of
-the signed-in user of *that* request.
+The conversation lives on the server, in one ``gr.State`` per browser session (Gradio keeps
+State values server-side and never reads them from the client), so two people — or two tabs —
+never share messages, and nothing the browser sends is echoed back as a message: the Chatbot
+is an output only. (A Chatbot *input* would take the client's message list, in which a
+``FileData`` naming a server path makes Gradio copy that file into its cache and serve it.)
+Each turn is answered for the principal of the signed-in user of *that* request.
 """
 
 from __future__ import annotations
@@ -62,32 +65,42 @@ def header_html(ctx: WebContext, username: str | None, page: str) -> str:
         groups = ", ".join(user.groups)
         who += f' <span class="kb-role">{role}{" · " + escape(groups) if groups else ""}</span>'
     if not ctx.single_user:
-        links.append('<a href="/logout" id="kb-signout">Sign out · 退出</a>')
+        links.append('<form method="post" action="/logout" class="kb-signout">'
+                     '<button type="submit" id="kb-signout">Sign out · 退出</button></form>')
     subtitle = "Admin console · 管理控制台" if page == "admin" else "公司知识助手 · Company knowledge assistant"
     return (f'<div class="kb-header"><div class="kb-brand"><span class="kb-logo">kb</span>'
             f'<div><div class="kb-title">{escape(ctx.settings.web.title)}</div><div class="kb-sub">{subtitle}</div>'
             f'</div></div><div class="kb-user"><span id="kb-username">{who}</span>{"".join(links)}</div></div>')
 
 
-def _history_for_llm(history: list[dict[str, str]]) -> list[dict[str, str]]:
-    return history[-12:]  # the last six turns are enough context and keep prompts small
+def new_conversation() -> dict[str, list]:
+    """The server-side state of one chat: what the Chatbot shows and the plain-text history."""
+    return {"chat": [], "history": []}
 
 
-def respond(ctx: WebContext, question: str, chat: list, history: list,
-            request: gr.Request) -> Iterator[tuple[Any, list, list]]:
-    """One turn: yields (textbox, chat messages, plain history) as the answer streams in."""
-    question = (question or "").strip()
+def respond(ctx: WebContext, question: str, conv: dict | None,
+            request: gr.Request) -> Iterator[tuple[Any, list, dict]]:
+    """One turn: yields (textbox, chat messages, conversation) as the answer streams in."""
+    conv = conv if isinstance(conv, dict) else new_conversation()
+    question = question if isinstance(question, str) else ""
+    for box, chat, history in _turn(ctx, question, conv["chat"], conv["history"], request):
+        yield box, chat, {"chat": chat, "history": history}
+
+
+def _turn(ctx: WebContext, question: str, chat: list, history: list,
+          request: gr.Request) -> Iterator[tuple[Any, list, list]]:
+    question = question.strip()
     if not question:
         yield gr.update(), chat, history
         return
-    chat = list(chat or []) + [{"role": "user", "content": question}]
+    chat = list(chat) + [{"role": "user", "content": question}]
     yield "", chat + [{"role": "assistant", "content": "…"}], history
     lang = language_of(question, ctx.settings.agent.language)
     try:
         principal = ctx.principal(request.username)
         final = None
         last_sent = 0.0
-        for update in ctx.answerer.stream(question, principal, _history_for_llm(history)):
+        for update in ctx.answerer.stream(question, principal, history):
             final = update
             now = time.monotonic()
             if not update.done and now - last_sent < STREAM_INTERVAL_S:
@@ -101,7 +114,8 @@ def respond(ctx: WebContext, question: str, chat: list, history: list,
                                    {"role": "assistant", "content": answer_text}]
         if final is not None:
             cites = final.answer.citations if final.answer else None
-            yield "", chat + answer_messages(answer_text, final.events, lang, cites), history
+            chat = chat + answer_messages(answer_text, final.events, lang, cites)
+            yield "", chat, history
     except AuthError as exc:
         yield "", chat + [notice_message(exc.user_text())], history
     except KBError as exc:  # LLMUnavailableError and friends: a readable notice, no traceback
@@ -125,7 +139,7 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
                         "<p>Ask about company terms, policies, processes and products. "
                         "可以询问公司术语、制度、流程和产品。</p></div>",
             examples=[{"text": q} for q in EXAMPLES], buttons=["copy"])
-        history = gr.State([])
+        conversation = gr.State(new_conversation())
         with gr.Row(elem_id="kb-input-row"):
             box = gr.Textbox(elem_id="kb-question", show_label=False, scale=9, autofocus=True, lines=1,
                              max_lines=6, placeholder="输入问题，回车发送 · Type a question and press Enter")
@@ -136,8 +150,8 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
         gr.HTML('<div class="kb-foot">Answers come only from the company knowledge base; '
                 'sources are listed under each answer. 答案仅来自公司知识库，并附来源。</div>')
 
-        def _respond(question, chat, hist, request: gr.Request):
-            yield from respond(ctx, question, chat, hist, request)
+        def _respond(question, conv, request: gr.Request):
+            yield from respond(ctx, question, conv, request)
 
         def _header(request: gr.Request):
             return header_html(ctx, request.username, "chat")
@@ -147,9 +161,9 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
             return value.get("text", "") if isinstance(value, dict) else str(value)
 
         for trigger in (box.submit, send.click):
-            trigger(_respond, [box, chatbot, history], [box, chatbot, history], concurrency_limit=None)
+            trigger(_respond, [box, conversation], [box, chatbot, conversation], concurrency_limit=None)
         chatbot.example_select(_example, None, box).then(
-            _respond, [box, chatbot, history], [box, chatbot, history], concurrency_limit=None)
-        new.click(lambda: ([], [], ""), None, [chatbot, history, box], queue=False)
+            _respond, [box, conversation], [box, chatbot, conversation], concurrency_limit=None)
+        new.click(lambda: ([], new_conversation(), ""), None, [chatbot, conversation, box], queue=False)
         demo.load(_header, None, header, queue=False)
     return demo

@@ -41,3 +41,11 @@ def refused_page(product: str, message: str) -> str:
             f'<div class="error" id="refused">{escape(message)}</div>'
             f'<div class="foot"><a href="/chat/">← Back to the chat · 返回对话</a></div></div>')
     return _page(f"{product} · Access refused", body)
+
+
+def signout_page(product: str) -> str:
+    """Signing out is a POST from this page (a link from anywhere could otherwise sign people out)."""
+    body = (f'<form class="card" method="post" action="/logout">{_brand(product, "Sign out · 退出登录")}'
+            f'<button type="submit" id="signout" autofocus>退出 · Sign out</button>'
+            f'<div class="foot"><a href="/chat/">← Back to the chat · 返回对话</a></div></form>')
+    return _page(f"{product} · Sign out", body)

@@ -60,6 +60,18 @@ def prepare(settings: Settings, echo: Callable[[str], None] = print):
     return ctx, create_app(ctx)
 
 
+def uvicorn_config(settings: Settings, app, port: int | None = None):
+    """How uvicorn runs the app. Forwarding headers (X-Forwarded-For, -Proto) are believed only
+    from ``web.trusted_proxies``: from anyone else they would let a client pick the address
+    that sign-in throttling counts (dodging a lockout, or locking out someone else)."""
+    import uvicorn
+
+    web = settings.web
+    trusted = ",".join(web.trusted_proxies)
+    return uvicorn.Config(app, host=web.host, port=web.port if port is None else port, log_level="warning",
+                          proxy_headers=bool(trusted), forwarded_allow_ips=trusted or "")
+
+
 def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
     import uvicorn
 
@@ -69,4 +81,4 @@ def serve(settings: Settings, echo: Callable[[str], None] = print) -> None:
     mode = "single-user mode (no sign-in)" if web.single_user else "sign-in required"
     echo(f"kb-agent web: http://{shown}:{web.port}/  ({mode}; LLM: {settings.llm}). Ctrl+C stops it.")
     sys.stdout.flush()
-    uvicorn.run(app, host=web.host, port=web.port, log_level="warning")
+    uvicorn.Server(uvicorn_config(settings, app)).run()

@@ -15,7 +15,9 @@ footer { display: none !important; }
 .kb-title { font-size: 20px; font-weight: 700; color: #14213d; }
 .kb-sub { font-size: 13px; color: #5b6b82; }
 .kb-user { display: flex; gap: 16px; align-items: center; font-size: 14px; color: #33415c; }
-.kb-user a { color: #1f5fbf; text-decoration: none; font-weight: 600; }
+.kb-user a, .kb-signout button { color: #1f5fbf; text-decoration: none; font-weight: 600; }
+.kb-signout { margin: 0; }
+.kb-signout button { background: none; border: 0; padding: 0; cursor: pointer; font-size: 14px; }
 .kb-role { background: #eef3fb; color: #1f5fbf; border-radius: 10px; padding: 1px 8px; font-size: 12px; margin-left: 4px; }
 .kb-banner { background: #fff7e0; border: 1px solid #f0d48a; color: #6b4e00; border-radius: 8px;
   padding: 8px 12px; font-size: 13px; }

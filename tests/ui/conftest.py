@@ -52,10 +52,12 @@ class RunningApp:
     def __init__(self, ctx, app):
         import uvicorn
 
+        from kb_agent.ui.server import uvicorn_config
+
         self.ctx = ctx
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.server = uvicorn.Server(uvicorn_config(ctx.settings, app, port=self.port))  # as `serve` runs it
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def start(self) -> "RunningApp":

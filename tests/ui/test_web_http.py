@@ -36,7 +36,7 @@ def test_sign_in_flow_and_json_api(client_for):
     assert body["route"] == "term" and body["tool_calls"][0]["name"] == "glossary_lookup"
     assert "Actual Achieved Price" in body["answer"]
     assert c.get("/admin/").status_code == 403 and c.get("/admin/config").status_code == 401
-    c.get("/logout")
+    c.post("/logout")
     assert c.get("/chat/config").status_code == 401
 
 

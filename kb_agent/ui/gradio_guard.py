@@ -1,0 +1,116 @@
+"""What the browser may reach of a mounted Gradio app, and what Gradio may serve from disk.
+
+Gradio is built to serve files: a component value from the client may name a file (a
+``FileData`` with a server path), and ``gradio_api/file=`` serves what Gradio put in its cache,
+files from allowed folders, and (through the server) public URLs. Mounted with
+``mount_gradio_app``, Gradio also skips its own check that an input file was uploaded by a
+user (that check runs only after ``launch()``). kb-agent therefore mounts its two apps through
+:func:`mount_guarded`, which
+
+- turns Gradio's input check on: a file value in any endpoint's input must be a file the
+  browser uploaded to this server's Gradio upload folder, never an arbitrary server path;
+- blocks the data directory and the config file from Gradio's file serving outright;
+- lets through only the routes the browser front end uses (:data:`_GET_ROUTES`,
+  :data:`_POST_ROUTES`), and the upload and file routes only for an app that takes uploads
+  (the admin console): the chat takes no files and serves none. ``file=`` never fetches URLs.
+
+Everything else under the mount answers 404, the same for every path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import gradio as gr
+from fastapi import FastAPI
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from kb_agent.config import PROJECT_ROOT, Settings
+
+log = logging.getLogger(__name__)
+
+#: Routes (below the mount path) that Gradio's browser front end calls; GET and HEAD.
+_GET_ROUTES = re.compile(r"^/(|config/?|theme\.css|favicon\.ico|robots\.txt|manifest\.json"
+                         r"|(assets|static|svelte)/.+"
+                         r"|gradio_api/(info/?|heartbeat/[\w-]+|queue/data|startup-events))$")
+_POST_ROUTES = re.compile(r"^/gradio_api/(queue/join|run/[\w-]+/?|cancel|reset/?)$")
+_UPLOAD_GET = re.compile(r"^/gradio_api/(upload_progress|file=.+)$")
+_UPLOAD_POST = re.compile(r"^/gradio_api/upload$")
+_URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+#: Gradio's queue loop polls every 1 ms when idle (``Queue.sleep_when_free``): 6-8 % of a core
+#: for a server nobody uses. 25 ms keeps an idle server near 0 % and adds at most 25 ms before
+#: a queued answer starts.
+QUEUE_IDLE_SLEEP_S = 0.025
+
+
+@dataclass(frozen=True)
+class MountPolicy:
+    path: str            # the mount path, e.g. "/chat"
+    uploads: bool        # does this app take files from the browser (and show them back)?
+
+    def allows(self, method: str, sub: str) -> bool:
+        if method in ("GET", "HEAD"):
+            if _GET_ROUTES.match(sub):
+                return True
+            if self.uploads and _UPLOAD_GET.match(sub):
+                return not _URL_LIKE.match(sub.split("file=", 1)[1]) if "file=" in sub else True
+            return False
+        if method == "POST":
+            return bool(_POST_ROUTES.match(sub) or (self.uploads and _UPLOAD_POST.match(sub)))
+        return False
+
+
+class GradioGate:
+    """ASGI middleware: requests under a guarded mount must match its :class:`MountPolicy`."""
+
+    def __init__(self, app: ASGIApp, policies: list[MountPolicy]) -> None:
+        self.app = app
+        self.policies = policies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope.get("path", "")
+            for policy in self.policies:
+                if path == policy.path or path.startswith(policy.path + "/"):
+                    sub = path[len(policy.path):] or "/"
+                    if not policy.allows(scope.get("method", "GET"), sub):
+                        log.info("refused %s %s (not a route of the %s app)", scope.get("method"), path, policy.path)
+                        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
+                        return
+                    break
+        await self.app(scope, receive, send)
+
+
+def mount_guarded(app: FastAPI, blocks: gr.Blocks, path: str, *, auth_dependency: Callable[[Any], str | None],
+                  uploads: bool, max_file_size: int, blocked: list[Path], policies: list[MountPolicy],
+                  **common: Any) -> None:
+    """Mount ``blocks`` at ``path`` with Gradio's own file checks on and ``blocked`` never served;
+    appends the mount's route policy to ``policies`` (the list a :class:`GradioGate` reads)."""
+    gr.mount_gradio_app(app, blocks, path=path, auth_dependency=auth_dependency, max_file_size=max_file_size,
+                        blocked_paths=[str(p) for p in blocked], **common)
+    # mount_gradio_app leaves has_launched False, and Gradio skips its "this file was uploaded
+    # by a user" check on inputs (processing_utils._check_allowed) until it is True.
+    blocks.has_launched = True
+    queue = getattr(blocks, "_queue", None)
+    if queue is not None:
+        queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_IDLE_SLEEP_S)
+    policies.append(MountPolicy(path, uploads))
+
+
+def never_served_dirs(settings: Settings) -> list[Path]:
+    """Folders Gradio must never serve from, whatever a handler returns: the data directory
+    (users, sessions, indexes), the admins' YAML, the product's own folder (config, sample
+    documents) and the working directory (where ``kb_agent.yaml`` is found). Gradio's upload
+    folder stays servable even when it lies inside one of them."""
+    from gradio.utils import get_upload_folder
+
+    upload = Path(get_upload_folder()).resolve()
+    folders = [settings.data_dir, settings.glossary.dir, settings.facts.dir, PROJECT_ROOT, Path.cwd()]
+    resolved = dict.fromkeys(f.resolve() for f in folders)
+    return [f for f in resolved if not (upload == f or f in upload.parents)]
