@@ -12,6 +12,7 @@ kill -9 at any moment leaves the previous consistent state. Embeddings are cache
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -25,9 +26,12 @@ import numpy as np
 from kb_agent.chunk import Chunk, Locator
 from kb_agent.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Change-log entries older than this many generations are pruned; older readers rebuild.
 CHANGE_LOG_GENERATIONS = 2000
+#: Chunk length (characters) above which a schema-1 chunk came from the unbounded chunker:
+#: 6 characters per token of the default 400-token budget (kb_agent.ingest.chunking).
+_V1_OVERSIZED = 2400
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,7 +39,8 @@ CREATE TABLE IF NOT EXISTS sources (
     source TEXT PRIMARY KEY, root TEXT NOT NULL, content_hash TEXT NOT NULL, mtime REAL NOT NULL,
     size INTEGER NOT NULL, status TEXT NOT NULL, reason TEXT, chunks INTEGER NOT NULL,
     access_groups TEXT NOT NULL, doc_title TEXT NOT NULL DEFAULT '', file_type TEXT NOT NULL DEFAULT '',
-    signature TEXT NOT NULL DEFAULT '', ingested_at REAL NOT NULL, generation INTEGER NOT NULL);
+    signature TEXT NOT NULL DEFAULT '', ingested_at REAL NOT NULL, generation INTEGER NOT NULL,
+    real_path TEXT NOT NULL DEFAULT '', file_id TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS chunks (
     rowid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, source TEXT NOT NULL,
     ord INTEGER NOT NULL, text TEXT NOT NULL, title TEXT NOT NULL, locator TEXT NOT NULL,
@@ -67,12 +72,23 @@ class SourceRecord:
     signature: str = ""
     ingested_at: float = 0.0
     generation: int = 0
+    #: The file that was read (absolute, resolved: a symlink's target) and its identity
+    #: ("device:inode:ctime_ns") when it was read; "" in records from before schema 2.
+    real_path: str = ""
+    file_id: str = ""
 
     def to_dict(self) -> dict:
         return {"path": self.path, "root": self.root, "content_hash": self.content_hash, "mtime": self.mtime,
                 "size": self.size, "chunks": self.chunks, "status": self.status, "reason": self.reason,
                 "access_groups": list(self.access_groups), "doc_title": self.doc_title,
                 "file_type": self.file_type, "ingested_at": self.ingested_at}
+
+
+def file_identity(st: os.stat_result) -> str:
+    """``SourceRecord.file_id``: which file a path led to, and whether it was touched since —
+    device, inode and inode change time (no one can set it back; a rewrite, a rename over or a
+    chmod moves it)."""
+    return f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
 
 
 @dataclass(frozen=True)
@@ -105,12 +121,29 @@ class ChunkStore:
                 # Identifies this store: an index built from another (deleted, rebuilt) store is not reused.
                 self._con.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid.uuid4().hex,))
             version = int(self._meta("schema_version"))
+            if version == 1:
+                version = self._migrate_from_1()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Chunk store {self.path} is unusable: {exc}",
                              hint="move the file away and re-run `kb-agent ingest` to rebuild it") from exc
         if version != SCHEMA_VERSION:
             raise StoreError(f"Chunk store {self.path} has schema {version}, expected {SCHEMA_VERSION}",
                              hint="re-run `kb-agent ingest` on a fresh data directory")
+
+    def _migrate_from_1(self) -> int:
+        """Schema 1 -> 2, in place: the manifest learns which file was read (``real_path``,
+        ``file_id``). Files with a chunk longer than today's default bound (from a chunker that
+        had no character bound) forget their parser signature, so the next run re-chunks them."""
+        with self._tx() as con:
+            if con.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "1":
+                cols = {r[1] for r in con.execute("PRAGMA table_info(sources)")}
+                for col in ("real_path", "file_id"):
+                    if col not in cols:
+                        con.execute(f"ALTER TABLE sources ADD COLUMN {col} TEXT NOT NULL DEFAULT ''")
+                con.execute("UPDATE sources SET signature='' WHERE source IN "
+                            "(SELECT DISTINCT source FROM chunks WHERE length(text) > ?)", (_V1_OVERSIZED,))
+                con.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+        return int(self._meta("schema_version"))
 
     # -- plumbing -------------------------------------------------------------------------
     def close(self) -> None:
@@ -248,11 +281,13 @@ class ChunkStore:
                 removed[rowid] = None
         return Changes(current, list(added), list(removed))
 
+    _SOURCE_COLS = ("source, content_hash, mtime, chunks, status, access_groups, root, size, reason, doc_title, "
+                    "file_type, signature, ingested_at, generation, real_path, file_id")
+
     def sources(self) -> list[SourceRecord]:
         with self._lock:
             rows = self._con.execute(
-                "SELECT source, content_hash, mtime, chunks, status, access_groups, root, size, reason, doc_title, "
-                "file_type, signature, ingested_at, generation FROM sources ORDER BY source").fetchall()
+                f"SELECT {self._SOURCE_COLS} FROM sources ORDER BY source").fetchall()
         return [SourceRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), *r[6:]) for r in rows]
 
     def source(self, source: str) -> SourceRecord | None:
@@ -263,8 +298,7 @@ class ChunkStore:
     def _sources_where(self, where: str, args: tuple) -> list[SourceRecord]:
         with self._lock:
             rows = self._con.execute(
-                "SELECT source, content_hash, mtime, chunks, status, access_groups, root, size, reason, doc_title, "
-                f"file_type, signature, ingested_at, generation FROM sources WHERE {where}", args).fetchall()
+                f"SELECT {self._SOURCE_COLS} FROM sources WHERE {where}", args).fetchall()
         return [SourceRecord(r[0], r[1], r[2], r[3], r[4], tuple(json.loads(r[5])), *r[6:]) for r in rows]
 
     def roots(self) -> list[str]:
@@ -354,6 +388,8 @@ class ChunkStore:
     def _upsert(con: sqlite3.Connection, r: SourceRecord, n_chunks: int, gen: int) -> None:
         con.execute(
             "INSERT OR REPLACE INTO sources (source, root, content_hash, mtime, size, status, reason, chunks, "
-            "access_groups, doc_title, file_type, signature, ingested_at, generation) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "access_groups, doc_title, file_type, signature, ingested_at, generation, real_path, file_id) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (r.path, r.root, r.content_hash, r.mtime, r.size, r.status, r.reason, n_chunks,
-             json.dumps(list(r.access_groups)), r.doc_title, r.file_type, r.signature, r.ingested_at or time.time(), gen))
+             json.dumps(list(r.access_groups)), r.doc_title, r.file_type, r.signature, r.ingested_at or time.time(), gen,
+             r.real_path, r.file_id))
