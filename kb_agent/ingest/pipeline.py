@@ -24,12 +24,12 @@ from kb_agent.ingest.parsers import parser_for, skip_reason
 from kb_agent.ingest.report import FileOutcome, IngestReport
 from kb_agent.ingest.walk import FileTask, discover
 from kb_agent.ingest.worker import ParsePool, ParseResult
-from kb_agent.store.chunks import ChunkStore, SourceRecord
+from kb_agent.store.chunks import ChunkStore, SourceRecord, file_identity
 
 log = logging.getLogger(__name__)
-#: Failures worth retrying on the next run even when the file did not change.
 #: A chunk's title (document title + heading path) is embedded with every chunk: bounded.
 MAX_TITLE_CHARS = 300
+#: Failures worth retrying on the next run even when the file did not change.
 _TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied", "embedding failed")
 
 
@@ -83,9 +83,9 @@ class Ingestor:
     def run(self, paths: Sequence[Path], progress: ProgressFn | None = None) -> IngestReport:
         t0 = time.perf_counter()
         report = IngestReport(model_id=self.embedder.model_id)
-        tasks, scopes, missing = discover(list(paths), self.store.roots())
-        for where, reason in missing:
-            report.files.append(FileOutcome(where, "failed", reason=reason))
+        tasks, scopes, refused = discover(list(paths), self.store.roots())
+        for r in refused:
+            report.files.append(FileOutcome(r.path, r.status, reason=r.reason, root=r.root))
         total = len(tasks)
         done = 0
         chunks_done = 0
@@ -171,8 +171,13 @@ class Ingestor:
         same_meta = prev and prev.root == str(task.root) and prev.signature == self.signature \
             and tuple(prev.access_groups) == tuple(task.access_groups)
         retry = prev and prev.status == "failed" and (prev.reason or "").startswith(_TRANSIENT)
+        real, fid = str(task.path), file_identity(st)
         if same_meta and not retry and prev.size == st.st_size and prev.mtime == st.st_mtime:
-            return self._unchanged(task, prev)
+            if prev.real_path == real and prev.file_id == fid:
+                return self._unchanged(task, prev)
+            if not prev.real_path and not task.link:  # a record from before identities were kept
+                self.store.record_outcome(_replace(prev, real_path=real, file_id=fid))
+                return self._unchanged(task, prev)
         try:
             digest = file_hash(task.path)
         except PermissionError:
@@ -180,7 +185,7 @@ class Ingestor:
         except OSError as exc:
             return out("failed", f"cannot read file ({exc.strerror})")
         if same_meta and not retry and prev.content_hash == digest:
-            self.store.record_outcome(_replace(prev, mtime=st.st_mtime, size=st.st_size))
+            self.store.record_outcome(_replace(prev, mtime=st.st_mtime, size=st.st_size, real_path=real, file_id=fid))
             return self._unchanged(task, prev)
         return None, (task, st, digest, prev)
 
@@ -197,7 +202,8 @@ class Ingestor:
                               access_groups=task.access_groups, root=str(task.root), size=st.st_size,
                               doc_title=_clip(result.title or task.path.stem, MAX_TITLE_CHARS),
                               file_type=suffix.lstrip("."),
-                              signature=self.signature, ingested_at=time.time())
+                              signature=self.signature, ingested_at=time.time(), real_path=str(task.path),
+                              file_id=file_identity(st))
         if result.ok:
             try:
                 return self._commit_ok(task, st, digest, prev, result, report, record)

@@ -1,17 +1,24 @@
 """Which source file a download request may return, for whom.
 
 A request names a source as the chunk store knows it (relative path); the file is served only
-if the store has it, the principal may see its access groups, and the resolved path stays
-inside the root it was ingested from (no traversal, no symlink escape). Everything else is
-refused the same way, so a crafted URL learns nothing about what exists.
+if the store has it, the principal may see its access groups, and the path still leads to the
+file that was ingested: the same real path inside the root it was ingested from (a link's
+target, when the source was a link), the same file (device, inode, change time), size and
+mtime as recorded. A file replaced by a link, relinked, swapped or edited since is refused
+until it is ingested again, so a path cannot be pointed at content its access groups do not
+cover. Everything else is refused the same way, so a crafted URL learns nothing about what
+exists. Records from before schema 2 (no identity) are served only through no link.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path, PurePosixPath
 
 from kb_agent.access import Principal
 from kb_agent.errors import AccessDenied
+from kb_agent.store.chunks import file_identity
 
 
 def _ok_source_name(source: str) -> bool:
@@ -32,8 +39,15 @@ def resolve_download(store, principal: Principal, source: str) -> Path:
     if not record.root:
         raise denied
     root = Path(record.root).resolve()
-    target = (root / source).resolve()
-    if not target.is_relative_to(root) or not target.is_file():
+    try:
+        target = (root / source).resolve(strict=True)
+        st = os.stat(target)
+    except (OSError, RuntimeError):  # gone, a dangling link, a loop
+        raise denied from None
+    expected = Path(record.real_path) if record.real_path else root / source
+    if target != expected or not target.is_relative_to(root) or not stat.S_ISREG(st.st_mode):
+        raise denied
+    if record.file_id and (file_identity(st), st.st_size, st.st_mtime) != (record.file_id, record.size, record.mtime):
         raise denied
     return target
 
