@@ -1,6 +1,11 @@
 """The ingestion run: discover -> skip what is unchanged -> parse and chunk in worker
 processes -> embed (cached by text hash) -> hooks -> one store transaction per file ->
 remove deleted files -> backfill missing vectors. Every file ends in exactly one report line.
+
+The manifest only ever describes what is indexed: a file is stat'ed and hashed before it is
+parsed and checked again (identity, size, mtime, hash) after its hooks ran, just before its
+commit. A file that changed meanwhile is read once more; if it changes again it fails with
+"changed while reading", which the next run retries.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from kb_agent.store.chunks import ChunkStore, SourceRecord, file_identity
 log = logging.getLogger(__name__)
 #: A chunk's title (document title + heading path) is embedded with every chunk: bounded.
 MAX_TITLE_CHARS = 300
+CHANGED = "changed while reading, will retry next run"
 #: Failures worth retrying on the next run even when the file did not change.
-_TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied", "embedding failed")
+_TRANSIENT = ("timed out", "parser crashed", "out of memory", "permission denied", "embedding failed",
+              "changed while reading")
 
 
 @dataclass(frozen=True)
@@ -104,16 +111,31 @@ class Ingestor:
             else:
                 to_parse.append(todo)
         tick()
-        by_source = {t[0].source: t for t in to_parse}
         with ParsePool(self.settings.workers, self.settings.parse_timeout_s) as pool:
-            jobs = [(t[0].source, t[0].path, self.options) for t in to_parse]
-            for source, result in pool.run(jobs):
-                task, st, digest, prev = by_source[source]
-                outcome = self._commit(task, st, digest, prev, result, report)
-                report.files.append(outcome)
-                done += 1
-                chunks_done += outcome.chunks if outcome.status == "ok" else 0
-                tick(source)
+            for last_try in (False, True):
+                by_source = {t[0].source: t for t in to_parse}
+                jobs = [(t[0].source, t[0].path, self.options) for t in to_parse]
+                changed: list[FileTask] = []
+                for source, result in pool.run(jobs):
+                    task, st, digest, prev = by_source[source]
+                    outcome = self._commit(task, st, digest, prev, result, report, last_try)
+                    if outcome is None:  # the file changed while it was read: read it once more
+                        changed.append(task)
+                        continue
+                    report.files.append(outcome)
+                    done += 1
+                    chunks_done += outcome.chunks if outcome.status == "ok" else 0
+                    tick(source)
+                to_parse = []
+                for task in changed:
+                    outcome, todo = self._precheck(task, force=True)
+                    if outcome:
+                        report.files.append(outcome)
+                        done += 1
+                    else:
+                        to_parse.append(todo)
+                if not to_parse:
+                    break
         seen = {t.source for t in tasks}
         for scope in scopes:
             for rec in self.store.sources():
@@ -140,7 +162,9 @@ class Ingestor:
         return report
 
     # -- steps ----------------------------------------------------------------------------
-    def _precheck(self, task: FileTask):
+    def _precheck(self, task: FileTask, force: bool = False):
+        """(outcome, None) when the file needs no parse, else (None, (task, stat, hash, previous
+        record)). ``force``: parse even when it looks unchanged (a retry after a change)."""
         out = lambda status, reason=None, chunks=0: (FileOutcome(task.source, status, chunks, reason,  # noqa: E731
                                                                  root=str(task.root)), None)
         if task.access_error:
@@ -170,7 +194,7 @@ class Ingestor:
                                  "ingest their common parent folder instead")
         same_meta = prev and prev.root == str(task.root) and prev.signature == self.signature \
             and tuple(prev.access_groups) == tuple(task.access_groups)
-        retry = prev and prev.status == "failed" and (prev.reason or "").startswith(_TRANSIENT)
+        retry = force or (prev and prev.status == "failed" and (prev.reason or "").startswith(_TRANSIENT))
         real, fid = str(task.path), file_identity(st)
         if same_meta and not retry and prev.size == st.st_size and prev.mtime == st.st_mtime:
             if prev.real_path == real and prev.file_id == fid:
@@ -190,13 +214,25 @@ class Ingestor:
         return None, (task, st, digest, prev)
 
     @staticmethod
+    def _still_as_read(task: FileTask, st: os.stat_result, digest: str) -> bool:
+        """Is the file still the one stat'ed and hashed before it was parsed?"""
+        try:
+            now = os.stat(task.path)
+            return (file_identity(now), now.st_size, now.st_mtime_ns) == (file_identity(st), st.st_size,
+                                                                          st.st_mtime_ns) \
+                and file_hash(task.path) == digest
+        except OSError:
+            return False
+
+    @staticmethod
     def _unchanged(task: FileTask, prev: SourceRecord):
         if prev.status == "failed":
             return FileOutcome(task.source, "failed", prev.chunks, prev.reason, root=str(task.root)), None
         return FileOutcome(task.source, "unchanged", prev.chunks, root=str(task.root)), None
 
     def _commit(self, task: FileTask, st, digest: str, prev: SourceRecord | None, result: ParseResult,
-                report: IngestReport) -> FileOutcome:
+                report: IngestReport, last_try: bool = True) -> FileOutcome | None:
+        """The file's outcome, committed; None when it changed while read and may be read again."""
         suffix = task.path.suffix.lower()
         record = SourceRecord(path=task.source, content_hash=digest, mtime=st.st_mtime, chunks=0, status="ok",
                               access_groups=task.access_groups, root=str(task.root), size=st.st_size,
@@ -206,10 +242,20 @@ class Ingestor:
                               file_id=file_identity(st))
         if result.ok:
             try:
-                return self._commit_ok(task, st, digest, prev, result, report, record)
+                outcome = self._commit_ok(task, st, digest, prev, result, report, record)
             except EmbeddingError as exc:  # the backend failed: this file fails, the run goes on
                 log.warning("embedding failed for %s: %s", task.source, exc)
                 result = ParseResult(False, reason=f"embedding failed: {exc.message}"[:300], seconds=result.seconds)
+            else:
+                if outcome is not None:
+                    return outcome
+                if not last_try:
+                    return None
+                result = ParseResult(False, reason=CHANGED, seconds=result.seconds)
+        elif not self._still_as_read(task, st, digest):  # the failure may be a half-written file
+            if not last_try:
+                return None
+            result = ParseResult(False, reason=CHANGED, seconds=result.seconds)
         reason = result.reason or "failed"
         kept = prev.chunks if prev else 0
         if kept and tuple(prev.access_groups) != tuple(task.access_groups):
@@ -225,7 +271,8 @@ class Ingestor:
         return FileOutcome(task.source, "failed", kept, reason, root=str(task.root), seconds=result.seconds)
 
     def _commit_ok(self, task: FileTask, st, digest: str, prev: SourceRecord | None, result: ParseResult,
-                   report: IngestReport, record: SourceRecord) -> FileOutcome:
+                   report: IngestReport, record: SourceRecord) -> FileOutcome | None:
+        """Embed, run the hooks, commit; None (nothing committed) when the file changed meanwhile."""
         metadata = {"doc_title": record.doc_title, "mtime": st.st_mtime, "content_hash": digest,
                     "access_groups": list(task.access_groups), "file_type": record.file_type}
         chunks = [Chunk(text=p.text, source=task.source, locator=p.locator,
@@ -242,6 +289,9 @@ class Ingestor:
             except Exception as exc:  # noqa: BLE001 - a hook's failure is this file's report line
                 log.warning("hook %s failed on %s", getattr(hook, "name", hook), task.source, exc_info=True)
                 hook_errors.append(f"{getattr(hook, 'name', type(hook).__name__)}: {type(exc).__name__}: {exc}")
+        if not self._still_as_read(task, st, digest):
+            self._notify_remove(task.source, [])  # the hooks saw a version that is not committed
+            return None
         notes = list(result.notes) + [f"hook {e}" for e in hook_errors]
         record = _replace(record, reason="; ".join(notes) or None)
         self.store.replace_source(record, chunks, hashes)
