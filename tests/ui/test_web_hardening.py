@@ -110,3 +110,12 @@ def test_idle_gradio_queue_sleeps(client_for):
     apps = client_for().app.state.gradio_apps
     assert set(apps) == {"/chat", "/admin"}
     assert all(b._queue.sleep_when_free >= QUEUE_IDLE_SLEEP_S for b in apps.values())
+
+
+def test_no_middleware_buffers_responses(client_for):
+    """BaseHTTPMiddleware logs 'No response returned' when a streaming client disconnects; the
+    app's guards are plain ASGI middleware."""
+    from starlette.middleware.base import BaseHTTPMiddleware
+
+    app = client_for().app
+    assert app.user_middleware and not any(issubclass(m.cls, BaseHTTPMiddleware) for m in app.user_middleware)
