@@ -177,6 +177,9 @@ def discover(paths: list[Path], known_roots: list[str]) -> tuple[list[FileTask],
             # A file named through a link is checked like one found in a folder: it may not
             # lead out of the root it lives in. (A folder link names the root itself.)
             link = lex.parent.resolve() / lex.name
+            if not _utf8_ok(str(link)):
+                refused.append(Refused(printable(str(link)), "failed", "path is not valid UTF-8 (rename it to ingest it)"))
+                continue
             root = _root_for(link, roots)
             rel = link.relative_to(root).as_posix()
             scopes.append(Scope(root, rel, is_file=True))
@@ -190,6 +193,9 @@ def discover(paths: list[Path], known_roots: list[str]) -> tuple[list[FileTask],
             continue
         else:
             p = lex.resolve()
+            if not _utf8_ok(str(p)):  # named through a link to a folder whose name is not UTF-8
+                refused.append(Refused(printable(str(p)), "failed", "path is not valid UTF-8 (rename it to ingest it)"))
+                continue
             root = _root_for(p, roots)
             rel = p.relative_to(root).as_posix()
             if p.is_file():

@@ -64,3 +64,13 @@ def test_cli_reports_every_name_and_ingests_the_good_file(tmp_path, messy):
                            env=env, cwd=tmp_path, timeout=300)
     assert plain.returncode == 0 and b"Traceback" not in plain.stderr
     assert "skipped   \\xff\\xfe.txt" in plain.stdout.decode("utf-8")
+
+
+def test_a_folder_reached_through_a_link_to_a_non_utf8_name_is_reported(tmp_path, messy):
+    alias = tmp_path / "alias"
+    os.symlink(os.fsencode(messy) + b"/bad\xffdir", os.fsencode(alias))
+    store = ChunkStore(tmp_path / "kb.sqlite3")
+    rep = Ingestor(store, HashEmbedder(), IngestSettings(workers=1)).run([alias, messy / "good.txt"])
+    got = {f.path: (f.status, f.reason) for f in rep.files}
+    assert got[str(messy) + "/bad\\xffdir"] == ("failed", "path is not valid UTF-8 (rename it to ingest it)")
+    assert got["good.txt"][0] == "ok" and rep.exit_code == 0
