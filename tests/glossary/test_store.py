@@ -190,3 +190,26 @@ def test_exact_duplicate_entries_are_reported_with_both_lines_and_served_once(tm
     (issue,) = store.validate_text(A, "new.yaml")
     assert issue.file == "new.yaml" and issue.line == 2 and "a.yaml:2" in issue.message
     assert store.save_file("new.yaml", A) and not (tmp_path / "new.yaml").exists()
+
+
+def test_a_change_rereads_only_the_changed_files(tmp_path):
+    from kb_agent.glossary.loader import load_glossary_file
+
+    loaded = []
+
+    def load(path):
+        loaded.append(path.name)
+        return load_glossary_file(path, tmp_path)
+
+    write(tmp_path / "a.yaml", A)
+    write(tmp_path / "b.yaml", B)
+    store = GlossaryStore(tmp_path, reload_check_s=0, load_file=load)
+    write(tmp_path / "a.yaml", "entries:\n  - term: AM\n    english: [broken\n")
+    g = settled(store)
+    write(tmp_path / "b.yaml", B.replace("Quality Assurance", "Quality Audit"))
+    g = settled(store)
+    assert loaded == ["a.yaml", "b.yaml", "a.yaml", "b.yaml"]
+    assert g.lookup("AM").matches[0].chinese == "客户经理" and g.lookup("QA").matches[0].english == "Quality Audit"
+    assert [(i.file, i.kept_previous) for i in store.issues] == [("a.yaml", True)]   # still reported
+    store.reload()                                   # an explicit reload (validate) reads everything
+    assert loaded[4:] == ["a.yaml", "b.yaml"]
