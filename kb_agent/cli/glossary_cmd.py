@@ -68,6 +68,8 @@ def import_(ctx: typer.Context,
     settings = state(ctx).settings()
     result = import_spreadsheet(spreadsheet, sheet)
     target = output or settings.glossary.dir / f"{spreadsheet.stem}.yaml"
+    if target.resolve().parent == settings.glossary.dir.resolve():  # into the live glossary: add, do not copy
+        result.drop_known(state(ctx).kb().glossary_store.entries_except(target.name))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".tmp")
     tmp.write_text(result.to_yaml(), encoding="utf-8")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
 from kb_agent.errors import GlossaryError
+from kb_agent.glossary.model import GlossaryEntry, entry_identity
 
 HEADER_ALIASES: dict[str, tuple[str, ...]] = {
     "term": ("缩略语", "缩写", "简称", "abbreviation", "acronym", "term"),
@@ -41,6 +42,23 @@ class ImportResult:
     header_row: int
     entries: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[SkippedRow] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # the sheet row of each entry
+
+    def drop_known(self, known: Iterable[GlossaryEntry]) -> None:
+        """Skip rows that repeat an entry the glossary already has (same term, meaning and scope,
+        compared as lookups compare them), saying where it is: an import adds, it does not copy."""
+        where = {entry_identity(e.term, e.english, e.chinese, e.scope): f"{e.source_file}:{e.line}" for e in known}
+        kept, rows = [], []
+        for entry, row in zip(self.entries, self.rows):
+            place = where.get(entry_identity(entry["term"], entry.get("english", ""), entry.get("chinese", ""),
+                                             entry.get("scope", "")))
+            if place:
+                self.skipped.append(SkippedRow(row, f"'{entry['term']}' is already in the glossary ({place})"))
+            else:
+                kept.append(entry)
+                rows.append(row)
+        self.entries, self.rows = kept, rows
+        self.skipped.sort(key=lambda s: s.row)
 
     def to_yaml(self) -> str:
         header = f"# Imported from {self.source} (sheet {self.sheet!r}) by `kb-agent glossary import`.\n"
@@ -113,6 +131,7 @@ def import_rows(rows: list[tuple[Any, ...]], source: str, sheet: str) -> ImportR
             if values.get(name):
                 entry[name] = values[name]
         result.entries.append(entry)
+        result.rows.append(number)
     return result
 
 

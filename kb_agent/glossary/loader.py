@@ -23,7 +23,7 @@ from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue, normalize_key
+from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue, entry_identity
 from kb_agent.yamlsource import mb_to_bytes, read_items, read_limited
 
 
@@ -108,7 +108,7 @@ def find_duplicates(entries: Iterable[GlossaryEntry]) -> tuple[list[GlossaryEntr
     kept: list[GlossaryEntry] = []
     issues: list[GlossaryIssue] = []
     for e in entries:
-        ident = tuple(normalize_key(x) for x in (e.term, e.english, e.chinese, e.scope))
+        ident = entry_identity(e.term, e.english, e.chinese, e.scope)
         if ident in first:
             f = first[ident]
             issues.append(GlossaryIssue(e.source_file, e.line or None, "term",

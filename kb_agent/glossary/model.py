@@ -84,3 +84,8 @@ class FileLoad:
     entries: tuple[GlossaryEntry, ...] = ()
     issues: tuple[GlossaryIssue, ...] = ()
     fatal: bool = False  # the file as a whole could not be read (syntax, shape)
+
+
+def entry_identity(term: str, english: str | None, chinese: str | None, scope: str | None) -> tuple[str, ...]:
+    """What makes two glossary entries the same entry: term, meaning and scope as lookups compare them."""
+    return tuple(normalize_key(x or "") for x in (term, english, chinese, scope))

@@ -18,7 +18,7 @@ from typing import Callable
 
 from kb_agent.glossary.index import Glossary
 from kb_agent.glossary.loader import find_duplicates, load_glossary_file, parse_glossary_text
-from kb_agent.glossary.model import FileLoad, GlossaryIssue
+from kb_agent.glossary.model import FileLoad, GlossaryEntry, GlossaryIssue
 from kb_agent.yamlsource import LiveFolder, mb_to_bytes, read_limited, too_large, yaml_files
 
 log = logging.getLogger(__name__)
@@ -76,14 +76,17 @@ class GlossaryStore:
             return "", (GlossaryIssue(file_name, None, None, problem or ""),)
         return text, ()
 
+    def entries_except(self, file_name: str) -> list[GlossaryEntry]:
+        """The live entries of every other file: what a new version of ``file_name`` must not repeat."""
+        return [e for path, f in self._files.live.items() if path != file_name for e in f.entries]
+
     def validate_text(self, text: str, file_name: str) -> tuple[GlossaryIssue, ...]:
         """Check an edit before it is saved (used by the admin console and `glossary validate`)."""
         problem = too_large(len(text.encode("utf-8")), self.max_bytes, "glossary.max_file_mb")
         if problem:
             return (GlossaryIssue(file_name, None, None, problem),)
         parsed = parse_glossary_text(text, file_name)
-        others = [e for path, f in self._files.live.items() if path != file_name for e in f.entries]
-        _, duplicates = find_duplicates([*others, *parsed.entries])
+        _, duplicates = find_duplicates([*self.entries_except(file_name), *parsed.entries])
         return parsed.issues + tuple(d for d in duplicates if d.file == file_name)
 
     def save_file(self, file_name: str, text: str) -> tuple[GlossaryIssue, ...]:

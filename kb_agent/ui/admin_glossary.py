@@ -74,6 +74,7 @@ def build_glossary_tab(ctx: WebContext) -> None:
         except Exception as exc:  # a broken sheet is reported, never a crash of the console
             return f'<div class="kb-notice">Could not read {html.escape(check.name)}: {html.escape(str(exc))}</div>', gr.update()
         target = Path(safe_name(Path(check.name).stem + ".yaml")).name
+        result.drop_known(store.entries_except(target))
         issues = store.save_file(target, result.to_yaml())
         if issues:
             return issues_markdown(issues, ""), gr.update()

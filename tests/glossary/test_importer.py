@@ -1,3 +1,5 @@
+import json
+
 import openpyxl
 import pytest
 import yaml
@@ -68,3 +70,22 @@ def test_corrupt_file_is_a_clear_error(tmp_path):
     path.write_bytes(b"PK\x03\x04 not really a zip")
     with pytest.raises(GlossaryError, match="bad.xlsx"):
         import_spreadsheet(path)
+
+
+def test_import_into_the_live_glossary_skips_entries_it_already_has(cli, glossary_dir, tmp_path):
+    """KPI is already in general.yaml: the import adds QBR and reports KPI with its place, and the
+    glossary stays free of duplicates (the console's import does the same through the store)."""
+    sheet = make_sheet(tmp_path / "abbreviations.xlsx", [
+        ("序号", "缩略语", "英文全称", "中文解释"),
+        (1, "QBR", "Quarterly Business Review", "季度业务回顾"),
+        (2, "KPI", "Key Performance Indicator", "关键绩效指标"),
+    ])
+    result = cli("glossary", "import", str(sheet), "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["imported"] == 1
+    assert report["skipped"] == [{"row": 3, "reason": "'KPI' is already in the glossary (general.yaml:47)"}]
+    written = yaml.safe_load((glossary_dir / "abbreviations.yaml").read_text(encoding="utf-8"))
+    assert [e["term"] for e in written["entries"]] == ["QBR"]
+    validate = cli("glossary", "validate")
+    assert validate.exit_code == 0 and "duplicate" not in validate.output, validate.output
