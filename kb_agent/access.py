@@ -18,10 +18,12 @@ class Principal:
     is_admin: bool = False
 
     def can_see(self, access_groups: tuple[str, ...] | frozenset[str] | list[str]) -> bool:
-        """True if any of the item's groups is one of ours (admins see everything)."""
+        """True if any of the item's groups is one of ours (admins see everything). An item
+        with no groups is visible to admins only: every loader rejects an empty group list, and
+        should one slip through anyway, it must not mean "everyone"."""
         if self.is_admin:
             return True
-        return bool(set(access_groups or (EVERYONE,)) & (self.groups | {EVERYONE}))
+        return bool(set(access_groups or ()) & (self.groups | {EVERYONE}))
 
 
 #: The local user of the CLI and of single-user mode: sees what an admin sees.
