@@ -22,6 +22,8 @@ from pathlib import Path
 
 import yaml
 
+from kb_agent.yamlsource import safe_load
+
 ACCESS_FILE = "_access.yaml"
 DEFAULT_GROUPS = ("everyone",)
 
@@ -74,7 +76,7 @@ class AccessResolver:
                 self._cache[folder] = (None, None)
             else:
                 try:
-                    data = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
+                    data = safe_load(f.read_text(encoding="utf-8")) or {}  # a repeated key is an error
                     groups = data.get("groups") if isinstance(data, dict) else None
                     if not isinstance(groups, list) or not groups or not all(isinstance(g, str) and g.strip()
                                                                              for g in groups):
