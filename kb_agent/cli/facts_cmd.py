@@ -84,23 +84,28 @@ def load_tables(ctx: typer.Context,
     """Load every spreadsheet under ROOT into the table store (what ingestion does for them)."""
     from kb_agent.facts.tables.read import SUFFIXES
 
-    from kb_agent.ingest.walk import AccessResolver
+    from kb_agent.ingest.walk import discover
 
     kb = state(ctx).kb()
     hook = kb.facts.ingest_hook()
-    access = AccessResolver()     # the folders' _access.yaml, exactly as ingestion reads them
+    # The same walk as ingestion: _access.yaml groups, links resolved to their target's groups,
+    # links out of the folder refused; the store's known roots do not apply (a folder of its own).
+    tasks, _scopes, refused = discover([root], [])
     report, errors = {}, {}
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()):
-        source = path.relative_to(root).as_posix()
-        groups, problem = access.groups_for(path.resolve(), root.resolve())
-        if problem:               # fail closed, as ingestion does
-            errors[source] = problem
+    for item in refused:
+        if Path(item.path).suffix.lower() in SUFFIXES:
+            errors[item.path] = item.reason
+    for task in sorted(tasks, key=lambda t: t.source):
+        if task.path.suffix.lower() not in SUFFIXES and Path(task.source).suffix.lower() not in SUFFIXES:
+            continue
+        if task.access_error:     # fail closed, as ingestion does
+            errors[task.source] = task.access_error
             continue
         try:
-            hook.on_file(source, path, {"access_groups": list(groups)})
-            report[source] = hook.report.get(source, [])
+            hook.on_file(task.source, task.path, {"access_groups": list(task.access_groups)})
+            report[task.source] = hook.report.get(task.source, [])
         except Exception as exc:  # one bad file never stops the run
-            errors[source] = str(exc)
+            errors[task.source] = str(exc)
     if as_json:
         emit_json({"loaded": report, "errors": errors})
         return

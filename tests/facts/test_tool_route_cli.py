@@ -132,6 +132,31 @@ def test_cli_load_tables_honours_folder_access_groups(cli, tmp_path, make_settin
     assert any("offices" in line for line in kb.fact_tables(Principal("hana", frozenset({"everyone", "hr"}))))
 
 
+def test_cli_load_tables_gives_links_their_targets_groups_and_refuses_links_out(cli, tmp_path, make_settings):
+    """A link in a public folder to a restricted sheet keeps the sheet's groups; a link to a sheet
+    outside the folder is refused (it used to be loaded for everyone)."""
+    import shutil
+
+    from kb_agent.access import EMPLOYEE, LOCAL_ADMIN
+    from kb_agent.config import PROJECT_ROOT
+    from kb_agent.kb import KnowledgeBase
+
+    sheet = PROJECT_ROOT / "sample_kb" / "tables" / "office_directory.xlsx"
+    root = tmp_path / "sheets"
+    (root / "hr").mkdir(parents=True)
+    (root / "hr" / "_access.yaml").write_text("groups: [hr]\n", encoding="utf-8")
+    shutil.copy(sheet, root / "hr" / "offices.xlsx")
+    (root / "public_offices.xlsx").symlink_to(root / "hr" / "offices.xlsx")
+    outside = tmp_path / "elsewhere.xlsx"
+    shutil.copy(sheet, outside)
+    (root / "outside.xlsx").symlink_to(outside)
+    result = cli("facts", "load-tables", str(root))
+    assert result.exit_code == 1 and "outside.xlsx: error: symlink to a file outside the ingested folder" in result.stderr
+    kb = KnowledgeBase(make_settings())
+    assert kb.fact_tables(EMPLOYEE) == []
+    assert any("public_offices" in line for line in kb.fact_tables(LOCAL_ADMIN))
+
+
 def test_cli_load_tables_fails_closed_on_blank_folder_groups(cli, tmp_path, make_settings):
     import shutil
 
