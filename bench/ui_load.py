@@ -123,8 +123,8 @@ def _session_gradio(base: str, i: int, turns: int) -> tuple[list[float], list[st
         q = QUESTIONS[(i + t) % len(QUESTIONS)]
         t0 = time.perf_counter()
         try:
-            # The plain history is a gr.State: kept server-side for this client's session.
-            _box, chat = client.predict(q, chat, api_name="/_respond")
+            # The conversation is a gr.State: kept server-side for this client's session.
+            _box, chat = client.predict(q, api_name="/_respond")
             if "glossary_lookup" not in str(chat[-2:]):
                 raise RuntimeError("no tool step in the chat")
         except Exception as exc:

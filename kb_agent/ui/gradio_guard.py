@@ -43,10 +43,11 @@ _UPLOAD_GET = re.compile(r"^/gradio_api/(upload_progress|file=.+)$")
 _UPLOAD_POST = re.compile(r"^/gradio_api/upload$")
 _URL_LIKE = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
 
-#: Gradio's queue loop polls every 1 ms when idle (``Queue.sleep_when_free``): 6-8 % of a core
-#: for a server nobody uses. 25 ms keeps an idle server near 0 % and adds at most 25 ms before
-#: a queued answer starts.
-QUEUE_IDLE_SLEEP_S = 0.025
+#: Gradio's queue loop polls every 1 ms when idle (``Queue.sleep_when_free``) and its progress
+#: loop every 10 ms: 6-8 % of a core for a server nobody uses. 50 ms adds at most 50 ms before a
+#: queued answer starts; progress bars (the console's ingestion) update 10 times a second.
+QUEUE_IDLE_SLEEP_S = 0.05
+PROGRESS_SLEEP_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def mount_guarded(app: FastAPI, blocks: gr.Blocks, path: str, *, auth_dependency
     queue = getattr(blocks, "_queue", None)
     if queue is not None:
         queue.sleep_when_free = max(queue.sleep_when_free, QUEUE_IDLE_SLEEP_S)
+        queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free, PROGRESS_SLEEP_S)
     policies.append(MountPolicy(path, uploads))
 
 

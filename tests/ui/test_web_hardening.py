@@ -105,11 +105,12 @@ def test_forwarded_for_is_trusted_only_from_configured_proxies(start_app, tmp_pa
 
 
 def test_idle_gradio_queue_sleeps(client_for):
-    from kb_agent.ui.gradio_guard import QUEUE_IDLE_SLEEP_S
+    from kb_agent.ui.gradio_guard import PROGRESS_SLEEP_S, QUEUE_IDLE_SLEEP_S
 
     apps = client_for().app.state.gradio_apps
     assert set(apps) == {"/chat", "/admin"}
-    assert all(b._queue.sleep_when_free >= QUEUE_IDLE_SLEEP_S for b in apps.values())
+    assert all(b._queue.sleep_when_free >= QUEUE_IDLE_SLEEP_S >= 0.02 for b in apps.values())
+    assert all(b._queue.progress_update_sleep_when_free >= PROGRESS_SLEEP_S >= 0.05 for b in apps.values())
 
 
 def test_no_middleware_buffers_responses(client_for):
