@@ -93,6 +93,14 @@ class AuthError(KBError):
     """Sign-in failed or the session is no longer valid."""
 
 
+class ThrottledError(AuthError):
+    """Too many failed sign-ins (passwords or API keys) from one address or for one user."""
+
+    def __init__(self, message: str, *, retry_after_s: float, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.retry_after_s = retry_after_s
+
+
 class AccessDenied(KBError):
     """The signed-in user may not see or do this."""
 

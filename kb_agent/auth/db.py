@@ -1,4 +1,7 @@
-"""The users database (``settings.users_db``): one SQLite file, one short connection per call."""
+"""The users database (``settings.users_db``): one SQLite file, one short connection per call.
+
+Every table is created with ``IF NOT EXISTS`` on each open, so a database from an older
+version gains new tables (``api_keys``) the first time it is opened, and keeps its users."""
 
 from __future__ import annotations
 
@@ -30,6 +33,17 @@ CREATE TABLE IF NOT EXISTS failed_signins (
     ts REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failed_signins_key ON failed_signins(key, ts);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key_hash TEXT NOT NULL UNIQUE,
+    username TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    revoked_at REAL,
+    last_used_at REAL
+);
+CREATE INDEX IF NOT EXISTS api_keys_user ON api_keys(username);
 """
 
 

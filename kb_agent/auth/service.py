@@ -8,10 +8,11 @@ import secrets
 from dataclasses import dataclass
 
 from kb_agent.auth.db import UsersDB
+from kb_agent.auth.keys import ApiKey, ApiKeyStore
 from kb_agent.auth.sessions import SessionStore, SignInThrottle
 from kb_agent.auth.users import User, UserStore
 from kb_agent.config import Settings
-from kb_agent.errors import AuthError
+from kb_agent.errors import AuthError, ThrottledError
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,15 @@ class AuthService:
         self.users = UserStore(self.db)
         self.sessions = SessionStore(self.db, web.session_ttl_minutes * 60)
         self.throttle = SignInThrottle(self.db, web.max_failed_signins, web.signin_lockout_minutes * 60)
+        self.keys = ApiKeyStore(self.db)
 
     def sign_in(self, username: str, password: str, address: str | None = None) -> tuple[User, str]:
         """(user, session token); raises AuthError with a message fit for the sign-in page."""
         username = (username or "").strip()
         wait = self.throttle.retry_after(username, address)
         if wait > 0:
-            raise AuthError("Too many failed sign-ins.",
-                            hint=f"Try again in {max(1, math.ceil(wait / 60))} minute(s).")
+            raise ThrottledError("Too many failed sign-ins.", retry_after_s=wait,
+                                 hint=f"Try again in {max(1, math.ceil(wait / 60))} minute(s).")
         user = self.users.verify(username, password or "")
         if user is None:
             self.throttle.record_failure(username, address)
@@ -54,6 +56,22 @@ class AuthService:
             return None
         user = self.users.get(name)
         return user if user is not None and not user.disabled else None
+
+    def user_for_key(self, token: str | None, address: str | None = None) -> tuple[User, ApiKey]:
+        """The owner of an API key and the key; AuthError for an unknown, expired or revoked key
+        or a disabled owner (the same message for each), ThrottledError after too many bad keys
+        from one address (counted with failed password sign-ins)."""
+        wait = self.throttle.retry_after("", address)
+        if wait > 0:
+            raise ThrottledError("Too many failed sign-ins.", retry_after_s=wait,
+                                 hint=f"Try again in {max(1, math.ceil(wait / 60))} minute(s).")
+        key = self.keys.resolve(token)
+        user = self.users.get(key.username) if key is not None else None
+        if key is None or user is None or user.disabled:
+            self.throttle.record_failure("", address)
+            log.info("bad API key from %s", address)
+            raise AuthError("Invalid API key.", hint="Check the key, or create a new one with `kb-agent keys create`.")
+        return user, key
 
     def sign_out(self, token: str | None) -> None:
         self.sessions.revoke(token)

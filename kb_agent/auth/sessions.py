@@ -63,7 +63,7 @@ class SignInThrottle:
 
     @staticmethod
     def _keys(username: str, address: str | None) -> list[str]:
-        keys = [f"user:{username.lower()}"]
+        keys = [f"user:{username.lower()}"] if username else []  # API keys: the address only
         if address:
             keys.append(f"addr:{address}")
         return keys
