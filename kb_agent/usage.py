@@ -30,6 +30,13 @@ CREATE TABLE IF NOT EXISTS unknown_terms (
     last_seen REAL NOT NULL,
     example TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS key_uses (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    ts REAL NOT NULL,
+    user TEXT NOT NULL,
+    key_id INTEGER NOT NULL,
+    endpoint TEXT NOT NULL
+);
 """
 
 
@@ -88,6 +95,18 @@ class UsageLog:
         with closing(self._connect()) as db, db:
             db.execute("INSERT INTO questions (ts, user, question, mode, tools, answered) VALUES (?, ?, ?, ?, ?, ?)",
                        (time.time(), user, question[:2000], mode, ",".join(tools), int(answered)))
+
+    def record_key_use(self, user: str, key_id: int, endpoint: str) -> None:
+        """One use of an API key (``endpoint``: e.g. ``chat.completions``, ``mcp:doc_retrieve``)."""
+        with closing(self._connect()) as db, db:
+            db.execute("INSERT INTO key_uses (ts, user, key_id, endpoint) VALUES (?, ?, ?, ?)",
+                       (time.time(), user, key_id, endpoint[:200]))
+
+    def key_uses(self, limit: int = 50) -> list[tuple[float, str, int, str]]:
+        """Recent API key uses, newest first: (ts, user, key id, endpoint)."""
+        with closing(self._connect()) as db:
+            return db.execute("SELECT ts, user, key_id, endpoint FROM key_uses ORDER BY id DESC LIMIT ?",
+                              (limit,)).fetchall()
 
     def recent_questions(self, limit: int = 50) -> list[QuestionRecord]:
         with closing(self._connect()) as db:

@@ -147,6 +147,11 @@ def create_app(ctx: WebContext) -> FastAPI:
             return JSONResponse({"error": exc.user_text()}, status_code=503 if isinstance(exc, LLMError) else 400)
         return JSONResponse(answer.to_dict())
 
+    # The OpenAI-compatible API (/v1) and MCP (/mcp): API keys only, never the session cookie.
+    from kb_agent.api.openai_compat import openai_router
+
+    app.include_router(openai_router(ctx.answerer, ctx.auth))
+
     theme = gradio_theme()
     common = dict(theme=theme, css=CSS, footer_links=[], ssr_mode=False, run_history=False)
     chat = build_chat(ctx).queue(default_concurrency_limit=None)
