@@ -148,9 +148,11 @@ def create_app(ctx: WebContext) -> FastAPI:
         return JSONResponse(answer.to_dict())
 
     # The OpenAI-compatible API (/v1) and MCP (/mcp): API keys only, never the session cookie.
+    from kb_agent.api.mcp_server import mount_mcp
     from kb_agent.api.openai_compat import openai_router
 
     app.include_router(openai_router(ctx.answerer, ctx.auth))
+    mount_mcp(app, ctx.kb, ctx.auth)
 
     theme = gradio_theme()
     common = dict(theme=theme, css=CSS, footer_links=[], ssr_mode=False, run_history=False)
