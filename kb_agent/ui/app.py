@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from kb_agent.answering import Answerer
 from kb_agent.auth import AuthService
 from kb_agent.config import Settings
-from kb_agent.errors import AccessDenied, AuthError, KBError, LLMError
+from kb_agent.errors import AccessDenied, AuthError
 from kb_agent.kb import KnowledgeBase
 from kb_agent.ui.context import SESSION_COOKIE, WebContext
 from kb_agent.ui.files import resolve_download
@@ -125,27 +125,12 @@ def create_app(ctx: WebContext) -> FastAPI:
                             content_disposition_type="inline" if inline else "attachment",
                             headers=_download_headers(media))
 
-    @app.post("/api/ask")
-    async def api_ask(request: Request):
-        """JSON API: {"question", "history"?} → the ``ask --json`` shape, for the signed-in user."""
-        username = ctx.username_for_request(request)
-        if username is None:
-            return JSONResponse({"error": "sign in first"}, status_code=401)
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
-            return JSONResponse({"error": "send JSON (Content-Type: application/json)"}, status_code=415)
-        try:
-            body = await request.json()
-            question = str(body.get("question", ""))
-            history = [m for m in body.get("history") or [] if isinstance(m, dict)]
-        except Exception:
-            return JSONResponse({"error": "expected a JSON object with 'question'"}, status_code=400)
-        from starlette.concurrency import run_in_threadpool
+    # The JSON API for scripts (/api: session cookie or API key) and the "My keys" page (/keys).
+    from kb_agent.api.json_api import json_api_router
+    from kb_agent.ui.keys_page import keys_router
 
-        try:
-            answer = await run_in_threadpool(ctx.answerer.ask, question, ctx.principal(username), history)
-        except KBError as exc:
-            return JSONResponse({"error": exc.user_text()}, status_code=503 if isinstance(exc, LLMError) else 400)
-        return JSONResponse(answer.to_dict())
+    app.include_router(json_api_router(ctx))
+    app.include_router(keys_router(ctx))
 
     # The OpenAI-compatible API (/v1) and MCP (/mcp): API keys only, never the session cookie.
     from kb_agent.api.mcp_server import mount_mcp

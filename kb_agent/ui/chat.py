@@ -65,6 +65,7 @@ def header_html(ctx: WebContext, username: str | None, page: str) -> str:
         groups = ", ".join(user.groups)
         who += f' <span class="kb-role">{role}{" · " + escape(groups) if groups else ""}</span>'
     if not ctx.single_user:
+        links.append('<a href="/keys" id="kb-keys-link">My keys · 我的密钥</a>')
         links.append('<form method="post" action="/logout" class="kb-signout">'
                      '<button type="submit" id="kb-signout">Sign out · 退出</button></form>')
     subtitle = "Admin console · 管理控制台" if page == "admin" else "公司知识助手 · Company knowledge assistant"

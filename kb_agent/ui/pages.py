@@ -1,4 +1,5 @@
-"""Plain HTML pages outside Gradio: sign-in and access refused."""
+"""Plain HTML pages outside Gradio: sign-in, sign-out and access refused (and the shell of the
+"My keys" page, kb_agent/ui/keys_page.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from html import escape
 from kb_agent.ui.theme import SIGNIN_CSS
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, css: str = "") -> str:
     return (f'<!doctype html><html lang="zh"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{SIGNIN_CSS}</style>'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{SIGNIN_CSS}{css}</style>'
             f'</head><body>{body}</body></html>')
 
 
