@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal, Mapping
 
-LocatorKind = Literal["page", "slide", "sheet", "heading", "time", "file"]
+LocatorKind = Literal["page", "slide", "sheet", "heading", "time", "file", "header", "footer", "comment"]
 
 
 def _fmt_time(seconds: float) -> str:
@@ -26,7 +26,9 @@ class Locator:
     Exactly the fields that belong to ``kind`` are set: ``page`` (1-based) for PDFs,
     ``slide`` (1-based) for presentations, ``sheet`` + ``cell_range`` ("A1:D9") for
     spreadsheets, ``heading_path`` for DOCX/Markdown/TXT, ``start_s``/``end_s`` for audio
-    and video, nothing for ``file`` (a whole small file).
+    and video, nothing for ``file`` (a whole small file). Word's page ``header`` and ``footer``
+    (one locator each, however many sections repeat them) set nothing; a ``comment`` keeps the
+    heading path of the text it is anchored to.
     """
 
     kind: LocatorKind
@@ -55,11 +57,16 @@ class Locator:
         return cls(kind="heading", heading_path=tuple(path))
 
     @classmethod
+    def for_comment(cls, *path: str) -> "Locator":
+        return cls(kind="comment", heading_path=tuple(path))
+
+    @classmethod
     def for_time(cls, start_s: float, end_s: float) -> "Locator":
         return cls(kind="time", start_s=round(start_s, 2), end_s=round(end_s, 2))
 
     def label(self) -> str:
-        """Short human-readable form: 'p. 3', 'slide 2', 'Sheet1!A1:C5', 'Intro > Scope'."""
+        """Short human-readable form: 'p. 3', 'slide 2', 'Sheet1!A1:C5', 'Intro > Scope',
+        'header', 'footer', 'Intro > Scope (comment)'."""
         if self.kind == "page":
             return f"p. {self.page}"
         if self.kind == "slide":
@@ -70,6 +77,10 @@ class Locator:
             return " > ".join(self.heading_path) if self.heading_path else "(top)"
         if self.kind == "time":
             return f"{_fmt_time(self.start_s or 0)}–{_fmt_time(self.end_s or 0)}"
+        if self.kind in ("header", "footer"):
+            return self.kind
+        if self.kind == "comment":
+            return f"{' > '.join(self.heading_path)} (comment)" if self.heading_path else "comment"
         return "(whole file)"
 
     def to_dict(self) -> dict[str, Any]:

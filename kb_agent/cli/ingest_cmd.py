@@ -31,22 +31,8 @@ def ingest(ctx: typer.Context,
         paths.append(kb.settings.ingest.sample_kb_dir)
     if not paths:
         raise typer.BadParameter("give at least one PATH, or --sample")
-    show = not quiet and sys.stderr.isatty()
-    if show:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        bar = Progress(TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("files"),
-                       TextColumn("{task.fields[chunks]} chunks"), TimeElapsedColumn(),
-                       TextColumn("{task.fields[current]}"), console=Console(stderr=True), transient=True)
-        with bar:
-            task = bar.add_task("files", total=None, chunks=0, current="")
-
-            def progress(p):
-                bar.update(task, total=p.files_total, completed=p.files_done, chunks=p.chunks_done,
-                           current=p.current[-50:])
-
-            report = kb.ingest(paths, progress=progress)
+    if not quiet and not as_json and sys.stdout.isatty():
+        report = _with_progress_bar(kb, paths)
     else:
         report = kb.ingest(paths)
     if as_json:
@@ -63,5 +49,41 @@ def ingest(ctx: typer.Context,
                    f"{t['skipped']} skipped, {t['failed']} failed, {t['removed']} removed; "
                    f"{report.embedded} embedded, {report.embed_cached} from cache; "
                    f"store: {report.store_chunks} chunks; {report.seconds:.1f} s")
+        typer.echo(stage_line(report))
     if report.exit_code:
         raise typer.Exit(report.exit_code)
+
+
+def stage_line(report) -> str:
+    """Where the time went: seconds per stage (parse, OCR and ASR summed over the workers)."""
+    names = {"parse": "parse", "ocr": "OCR", "asr": "ASR", "embed": "embed", "write": "write"}
+    spent = ", ".join(f"{names[k]} {v:.1f} s" for k, v in report.stages.items())
+    return f"stages: {spent}; waited for parsing {report.parse_wait_s:.1f} s"
+
+
+def _with_progress_bar(kb, paths):
+    """Ingest with a bar on the terminal: files, chunks, chunks/s, ETA (by files), current file.
+    The bar and the file name give way on a narrow terminal; the figures never do."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Column
+
+    bar = Progress(TextColumn("[bold]ingest"), BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=8)),
+                   MofNCompleteColumn(), TextColumn("files"), TextColumn("{task.fields[chunks]} chunks"),
+                   TextColumn("{task.fields[rate]}"), TextColumn("ETA"), TimeRemainingColumn(),
+                   TextColumn("{task.fields[current]}",
+                              table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis", min_width=0)),
+                   console=Console(file=sys.stdout), transient=True, expand=True)
+    started = time.monotonic()
+    with bar:
+        task = bar.add_task("files", total=None, chunks=0, rate="", current="")
+
+        def progress(p):
+            elapsed = time.monotonic() - started
+            rate = f"{p.chunks_done / elapsed:.1f} chunks/s" if p.chunks_done and elapsed > 0 else ""
+            bar.update(task, total=p.files_total, completed=p.files_done, chunks=p.chunks_done, rate=rate,
+                       current=p.current)
+
+        return kb.ingest(paths, progress=progress)

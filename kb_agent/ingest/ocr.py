@@ -1,5 +1,11 @@
 """OCR with rapidocr (ONNX models shipped in the package): one engine per process, loaded on
-first use. Images are prepared with OpenCV (grey, upscaled when small, downscaled when huge)."""
+first use. Images are prepared with OpenCV (grey, upscaled when small, downscaled when huge).
+
+``ocr_lines(img, timeout_s=...)`` runs the engine in a thread and gives up waiting after
+``timeout_s`` (OcrTimeout). The abandoned call cannot be stopped and keeps the engine, so the
+process does no more OCR: :func:`engine_stuck` tells a parser worker to retire. Time spent
+here is counted to the "ocr" stage (kb_agent/ingest/stages.py).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ import threading
 
 import numpy as np
 
-from kb_agent.errors import ParseError
+from kb_agent.errors import OcrTimeout, ParseError
+from kb_agent.ingest import stages
 
 _engine = None
 _lock = threading.Lock()
+_stuck = False  # a call that timed out still runs in its thread
 MAX_SIDE = 2500
 
 
@@ -49,9 +57,42 @@ def prepare(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img)
 
 
-def ocr_lines(img: np.ndarray, min_score: float = 0.5) -> list[str]:
-    """Recognised text lines in reading order (top to bottom, left to right)."""
-    result = _get()(prepare(img))
+def engine_stuck() -> bool:
+    """True after a timed-out call: this process can do no more OCR."""
+    return _stuck
+
+
+def _run(img: np.ndarray, timeout_s: float | None):
+    global _stuck
+    if _stuck:
+        raise OcrTimeout("", "OCR engine still busy with a page that timed out")
+    engine = _get()
+    if timeout_s is None:
+        return engine(img)
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["result"] = engine(img)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    t = threading.Thread(target=work, daemon=True, name="kb-agent-ocr")
+    t.start()
+    t.join(timeout_s)
+    if t.is_alive():
+        _stuck = True
+        raise OcrTimeout("", f"OCR took over {timeout_s:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def ocr_lines(img: np.ndarray, min_score: float = 0.5, timeout_s: float | None = None) -> list[str]:
+    """Recognised text lines in reading order (top to bottom, left to right). ``timeout_s``:
+    raise OcrTimeout when the engine takes longer (see the module docstring)."""
+    with stages.timed("ocr", reserve_s=timeout_s or 0.0):
+        result = _run(prepare(img), timeout_s)
     txts = getattr(result, "txts", None) or ()
     boxes = getattr(result, "boxes", None)
     scores = getattr(result, "scores", None) or (1.0,) * len(txts)

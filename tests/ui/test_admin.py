@@ -65,6 +65,9 @@ def test_admin_edits_glossary_and_ingests_uploads(start_app, browser, tmp_path):
     page.locator("#kb-ingest-summary").wait_for(timeout=120_000)
     report = page.inner_text("#kb-ingest-report")
     assert re.search(r"service_hours\.md\s+ok\s+1", report), report
+    # Seconds per stage: a column per file, the sums in the summary.
+    assert "Seconds" in report and re.search(r"service_hours\.md\s+ok\s+1\s+.*\b(parse|embed) \d+\.\d\d", report)
+    assert re.search(r"Seconds per stage \(summed over files\): .*embed \d+\.\d", page.inner_text("#kb-ingest-summary"))
     assert re.search(r"evil\.pdf\s+refused", report) and "not a .pdf" in report
     page.wait_for_function("document.querySelector('#kb-doc-list').innerText.includes('service_hours.md')")
     shot(page, "admin_documents.png")

@@ -1,18 +1,27 @@
 """PDF: PyMuPDF text per page in reading order, tables as text where PyMuPDF finds them;
 pdfminer.six where PyMuPDF cannot open the file or yields garbage; OCR for pages without a
-usable text layer. Locator: 1-based page number."""
+usable text layer that show an image or drawing to read, after every page's text was read,
+within ``ingest.ocr_page_timeout_s`` per page and ``ingest.ocr_file_budget_s`` per file (the
+pages left are named in a note). Locator: 1-based page number."""
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 
 from kb_agent.chunk import Locator
-from kb_agent.errors import ParseError
+from kb_agent.errors import OcrTimeout, ParseError
 from kb_agent.ingest.model import ParsedDoc, ParseOptions, Section
 
 log = logging.getLogger(__name__)
+#: A page without text is OCRed when images drawn on it cover this share of it (a scan, a
+#: screenshot), or when vector drawings of at least MIN_DRAWING_ITEMS path items cover
+#: MIN_DRAWING_SHARE (outlined text). Rules, frames and small logos are not worth a page of OCR.
+MIN_IMAGE_SHARE = 0.03
+MIN_DRAWING_ITEMS = 50
+MIN_DRAWING_SHARE = 0.10
 _BAD = re.compile(r"[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
@@ -42,24 +51,26 @@ class PdfParser:
             if doc.page_count > n:
                 out.notes.append(f"only the first {n} of {doc.page_count} pages parsed (ingest.max_pages)")
             garbage = 0
+            texts: dict[int, str] = {}
+            to_ocr: list[int] = []  # 0-based pages without a text layer that show something to read
             no_text: list[int] = []
             for i in range(n):
                 try:
                     page = doc.load_page(i)
-                    text = _page_text(page)
+                    text, drawings = _page_text(page)
+                    if is_garbage(text):
+                        garbage += 1
+                        text = ""
+                    scan = len(re.sub(r"\s", "", text)) < options.ocr_min_chars and ocr_reason(page, drawings)
                 except Exception as exc:  # noqa: BLE001
                     out.notes.append(f"page {i + 1}: unreadable ({type(exc).__name__})")
                     continue
-                if is_garbage(text):
-                    garbage += 1
-                    text = ""
-                if len(re.sub(r"\s", "", text)) < options.ocr_min_chars and page.get_images():
-                    if options.ocr:
-                        text = _ocr_page(page) or text
-                    else:
-                        no_text.append(i + 1)
-                if text.strip():
-                    out.sections.append(Section(Locator.for_page(i + 1), text))
+                texts[i] = text
+                if scan:
+                    (to_ocr if options.ocr else no_text).append(i)
+            ocr_notes = _ocr_pages(doc, to_ocr, texts, options) if to_ocr else []
+            out.notes += ocr_notes
+            out.sections = [Section(Locator.for_page(i + 1), t) for i, t in sorted(texts.items()) if t.strip()]
             if garbage and garbage >= max(1, n // 2):
                 alt = _pdfminer(path, options, "")
                 if sum(len(s.text) for s in alt.sections) > sum(len(s.text) for s in out.sections):
@@ -67,17 +78,83 @@ class PdfParser:
                     alt.notes = out.notes + ["PyMuPDF text was garbled; pdfminer.six used"]
                     out = alt
             if no_text:
-                out.notes.append(f"pages without a text layer not OCRed (ingest.ocr off): {_ranges(no_text)}")
+                out.notes.append(f"pages without a text layer not OCRed (ingest.ocr off): "
+                                 f"{_ranges([i + 1 for i in no_text])}")
             if not out.sections:
-                raise ParseError(str(path), "no extractable text (empty or image-only PDF)"
-                                 + ("" if options.ocr else "; OCR is off"))
+                raise ParseError(str(path), "; ".join(["no extractable text (empty or image-only PDF)"]
+                                                      + ([] if options.ocr else ["OCR is off"]) + ocr_notes))
             return out
 
 
-def _page_text(page) -> str:
-    tables = []
+def ocr_reason(page, drawings: list[dict]) -> str | None:
+    """Why a page without a usable text layer is worth OCR: "image" (images drawn on it cover
+    at least MIN_IMAGE_SHARE of the page) or "drawing" (vector art, such as text converted to
+    outlines); None for a blank page, rules, a frame, a small logo, or an image that sits in
+    the page's resources without being drawn (``page.get_images()`` lists those too)."""
+    import pymupdf
+
+    area = abs(page.rect)
+    if not area:
+        return None
+    shown = 0.0
+    for info in page.get_image_info():
+        r = pymupdf.Rect(info["bbox"]) & page.rect
+        shown += 0.0 if r.is_empty else abs(r)
+    if shown >= MIN_IMAGE_SHARE * area:
+        return "image"
+    if sum(len(d.get("items") or ()) for d in drawings) >= MIN_DRAWING_ITEMS:
+        box = pymupdf.Rect()
+        for d in drawings:
+            box |= pymupdf.Rect(d["rect"]) & page.rect
+        if abs(box) >= MIN_DRAWING_SHARE * area:
+            return "drawing"
+    return None
+
+
+def _ocr_pages(doc, pages: list[int], texts: dict[int, str], options: ParseOptions) -> list[str]:
+    """OCR ``pages`` (0-based) into ``texts``, in order, within the file's OCR budget; notes
+    name the pages left and why. Nothing here fails the file: its text pages are kept."""
+    notes: list[str] = []
+    unreadable: dict[int, str] = {}  # page -> the engine's error
+    spent, left, why = 0.0, [], ""
+    for k, i in enumerate(pages):
+        if spent >= options.ocr_file_budget_s:
+            left, why = pages[k:], (f"the OCR budget of {options.ocr_file_budget_s:g} s for this file was "
+                                    "spent (ingest.ocr_file_budget_s)")
+            break
+        t0 = time.perf_counter()
+        try:
+            texts[i] = _ocr_page(doc.load_page(i), options.ocr_page_timeout_s) or texts[i]
+        except OcrTimeout:
+            left, why = pages[k:], (f"OCR of page {i + 1} took over {options.ocr_page_timeout_s:g} s "
+                                    "(ingest.ocr_page_timeout_s); OCR stopped for this file")
+            break
+        except ParseError as exc:  # no OCR engine in this installation
+            left, why = pages[k:], exc.reason
+            break
+        except Exception as exc:  # noqa: BLE001 - one page the engine cannot read
+            log.debug("OCR failed on page %d", i + 1, exc_info=True)
+            unreadable[i + 1] = type(exc).__name__
+        finally:
+            spent += time.perf_counter() - t0
+    if unreadable:
+        errors = ", ".join(sorted(set(unreadable.values())))
+        notes.append(f"{_pages_label(list(unreadable))} not OCRed: the OCR engine failed ({errors})")
+    if left:
+        notes.append(f"{_pages_label([p + 1 for p in left])} not OCRed: {why}")
+    return notes
+
+
+def _pages_label(nums: list[int]) -> str:
+    return f"{'page' if len(nums) == 1 else 'pages'} {_ranges(nums)}"
+
+
+def _page_text(page) -> tuple[str, list[dict]]:
+    """The page's text in reading order, and its vector drawings."""
+    tables, drawings = [], []
     try:
-        if page.get_drawings():
+        drawings = page.get_drawings()
+        if drawings:
             tables = list(page.find_tables().tables)
     except Exception:  # noqa: BLE001 - table detection is best effort
         tables = []
@@ -98,17 +175,17 @@ def _page_text(page) -> str:
         parts.append((t.bbox[1], t.bbox[0], text))
     if tables:
         parts.sort(key=lambda p: (round(p[0]), p[1]))
-    return "\n".join(p[2] for p in parts if p[2])
+    return "\n".join(p[2] for p in parts if p[2]), drawings
 
 
-def _ocr_page(page) -> str:
+def _ocr_page(page, timeout_s: float | None = None) -> str:
     import numpy as np
 
     from kb_agent.ingest.ocr import ocr_lines
 
     pix = page.get_pixmap(dpi=200, colorspace="rgb", alpha=False)
     img = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width, 3)[:, :, ::-1]
-    return "\n".join(ocr_lines(img))
+    return "\n".join(ocr_lines(img, timeout_s=timeout_s))
 
 
 def _pdfminer(path: Path, options: ParseOptions, why: str) -> ParsedDoc:

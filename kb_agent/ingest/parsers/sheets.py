@@ -2,7 +2,9 @@
 and CSV. Per sheet, the header row is found (it is not always the first row: title and blank
 rows occur), merged cells are filled from their top-left cell, and each data row becomes
 "列名: 值; 列名: 值". Locator: sheet name and the row's cell range (rows are packed into chunks
-by the chunker, which merges the ranges)."""
+by the chunker, which merges the ranges). XLSX charts follow their sheet's rows as text
+(title, series, category = value; see charts.py), located on the sheet they are drawn on; a
+broken chart or drawing costs only its charts (xlsx_charts.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from kb_agent.chunk import Locator
 from kb_agent.errors import ParseError
 from kb_agent.ingest.chunking import col_letter
 from kb_agent.ingest.model import ParsedDoc, ParseOptions, Section
+from kb_agent.ingest.parsers.ooxml import stub_broken_parts
+from kb_agent.ingest.parsers.xlsx_charts import STUBS, chart_sections
 
 MAX_ROWS_PER_SHEET = 200_000
 
@@ -85,27 +89,45 @@ class XlsxParser:
     suffixes = (".xlsx", ".xlsm")
 
     def parse(self, path: Path, options: ParseOptions) -> ParsedDoc:
-        import openpyxl
-
         out = ParsedDoc()
-        try:
-            wb = openpyxl.load_workbook(path, data_only=True)
-        except Exception as exc:  # noqa: BLE001 - try read-only mode, which tolerates more
-            try:
-                wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
-                out.notes.append("opened in read-only mode (merged cells not filled)")
-            except Exception as exc2:  # noqa: BLE001
-                raise ParseError(str(path), f"corrupt Excel file ({type(exc2).__name__}: {exc})"[:300]) from exc2
+        wb = self._open(path, out)
         try:
             out.title = (wb.properties.title or "").strip() if wb.properties else ""
+            charts: dict[str, list[Section]] = {}
+            for sec in chart_sections(path, wb, out.notes):
+                charts.setdefault(sec.locator.sheet or "", []).append(sec)
             for ws in wb.worksheets:
                 rows = self._rows(ws, out)
-                out.sections += sheet_sections(ws.title, rows)
+                out.sections += sheet_sections(ws.title, rows) + charts.pop(ws.title, [])
+            out.sections += [sec for secs in charts.values() for sec in secs]  # chart sheets
         finally:
             wb.close()
         if not out.sections:
             raise ParseError(str(path), "no data in any sheet")
         return out
+
+    @staticmethod
+    def _open(path: Path, out: ParsedDoc):
+        """The workbook in full; else with its broken drawings and charts emptied (they are
+        reported by chart_sections); else in read-only mode, which tolerates more."""
+        import openpyxl
+
+        try:
+            return openpyxl.load_workbook(path, data_only=True)
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken parts
+            first = exc
+        stubbed = stub_broken_parts(path, STUBS)
+        if stubbed.data is not None:
+            try:
+                return openpyxl.load_workbook(stubbed.data, data_only=True)
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            wb = openpyxl.load_workbook(path, data_only=True, read_only=True)
+        except Exception as exc:  # noqa: BLE001
+            raise ParseError(str(path), f"corrupt Excel file ({type(exc).__name__}: {first})"[:300]) from exc
+        out.notes.append("opened in read-only mode (merged cells not filled)")
+        return wb
 
     @staticmethod
     def _rows(ws, out: ParsedDoc) -> list[list[str]]:
