@@ -18,7 +18,8 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests need: a CJK font (OCR test images), Chromium (browser tests), ffmpeg.
+# Debian packages the tests need: a CJK font (OCR test images), Chromium (browser tests), ffmpeg,
+# flite (spoken test audio for ASR).
 system-deps:
 	@bash scripts/system-deps.sh
 

