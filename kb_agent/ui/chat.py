@@ -17,7 +17,7 @@ from typing import Any, Iterator
 
 import gradio as gr
 
-from kb_agent.errors import AuthError, KBError
+from kb_agent.errors import AuthError, InputError, KBError
 from kb_agent.i18n import language_of
 from kb_agent.ui.context import WebContext
 from kb_agent.ui.render import answer_messages, notice_message
@@ -117,7 +117,7 @@ def _turn(ctx: WebContext, question: str, chat: list, history: list,
             cites = final.answer.citations if final.answer else None
             chat = chat + answer_messages(answer_text, final.events, lang, cites)
             yield "", chat, history
-    except AuthError as exc:
+    except (AuthError, InputError) as exc:   # the user's session or question: told, nothing failed
         yield "", chat + [notice_message(exc.user_text())], history
     except KBError as exc:  # LLMUnavailableError and friends: a readable notice, no traceback
         log.warning("answer failed: %s", exc, exc_info=True)
@@ -139,7 +139,8 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
             placeholder="<div class='kb-empty'><h3>有什么可以帮您？ · How can I help?</h3>"
                         "<p>Ask about company terms, policies, processes and products. "
                         "可以询问公司术语、制度、流程和产品。</p></div>",
-            examples=[{"text": q} for q in EXAMPLES], buttons=["copy"])
+            examples=[{"text": q} for q in EXAMPLES], buttons=["copy"],
+            latex_delimiters=[])  # text is shown as written: $$…$$ from documents is not KaTeX input
         conversation = gr.State(new_conversation())
         with gr.Row(elem_id="kb-input-row"):
             box = gr.Textbox(elem_id="kb-question", show_label=False, scale=9, autofocus=True, lines=1,

@@ -2,7 +2,9 @@
 client that disconnects must not leave "No response returned" tracebacks in the log).
 
 - :class:`PageGuard`: browser pages of the chat and console — unsigned → the sign-in page;
-  an employee opening the console → a refusal page.
+  an employee opening the console → a refusal page; and every HTML page the app sends gets
+  :data:`PAGE_POLICY` (a Content-Security-Policy), so nothing a page shows can make the browser
+  load from or send to another server.
 - :class:`SameOriginGuard`: a state-changing request (anything but GET/HEAD/OPTIONS) sent by a
   browser from another site is refused (403). Browsers say where a request comes from
   (``Sec-Fetch-Site``, ``Origin``); a request that says neither is not from a browser page
@@ -22,6 +24,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: What our HTML pages may load, and from where: only this server. Answers are written by a
+#: model from documents anyone can edit; an image or style sheet they name on another server
+#: would be fetched by the browser, and its URL can carry what the page shows (a
+#: prompt-injected "show this image" leaks the answer). Gradio's front end needs inline
+#: scripts, styles and ``eval`` (event handlers), data: and blob: URLs; it loads nothing from
+#: elsewhere. Responses that bring their own policy (downloads: ``sandbox``) keep it.
+PAGE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+               "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' data: blob:; "
+               "font-src 'self' data:; connect-src 'self' data: blob:; worker-src 'self' blob:; frame-src 'self'; "
+               "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
 
 
 def request_origin(scope: Scope, host: str | None) -> str:
@@ -76,6 +89,8 @@ class PageGuard:
         self.refused = refused
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = _with_page_policy(send)
         if scope["type"] == "http" and scope.get("method") == "GET" \
                 and scope.get("path") in ("/chat", "/chat/", "/admin", "/admin/"):
             request = Request(scope)
@@ -89,3 +104,18 @@ class PageGuard:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+def _with_page_policy(send: Send) -> Send:
+    """``send`` that adds :data:`PAGE_POLICY` to an HTML response without a policy of its own."""
+    async def sender(message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            names = {k.lower() for k, _ in headers}
+            ctype = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+            if ctype.lower().startswith(b"text/html") and b"content-security-policy" not in names:
+                headers.append((b"content-security-policy", PAGE_POLICY.encode("latin-1")))
+                message = {**message, "headers": headers}
+        await send(message)
+
+    return sender

@@ -285,3 +285,18 @@ def test_an_empty_or_blank_group_list_is_refused_not_opened_to_everyone(kb, tmp_
     with pytest.raises(FactError, match="access groups"):
         load_table(kb, messy_workbook(tmp_path / "c.xlsx"), "finance/c.xlsx", groups=groups)
     assert kb.facts.tables.tables(LOCAL_ADMIN) == []
+
+
+@pytest.mark.parametrize("columns", [1_500, 20_000])
+def test_a_sheet_wider_than_a_table_can_be_is_reported_not_loaded(kb, tmp_path, columns):
+    """A CSV of 1,500 columns failed in SQLite ("too many columns"), one of 20,000 in openpyxl's
+    column letters: the hook raised, and ingestion logged a traceback for one odd file."""
+    path = tmp_path / "wide.csv"
+    path.write_text(",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" * columns) + "\n",
+                    encoding="utf-8")
+    notes = load_table(kb, path)
+    assert any("Sheet1" in n and f"{columns:,} columns" in n and "text only" in n for n in notes), notes
+    assert kb.facts.tables.tables(LOCAL_ADMIN) == []
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("型号,标价\nSL-500,3999\n", encoding="utf-8")
+    assert any("1 rows, 2 columns" in n for n in load_table(kb, narrow))

@@ -84,3 +84,59 @@ def test_route_gate(running):
     assert alice.get("/chat/config").status_code == 200
     assert alice.get("/chat/gradio_api/info").status_code == 200
     assert alice.get("/chat/theme.css").status_code == 200
+
+
+def test_every_gradio_route_but_static_files_needs_the_mounts_sign_in(start_app):
+    """Gradio's heartbeat and startup-events routes have no login check of their own: a client
+    with no session held heartbeat streams open (one per request, for ever), and an employee
+    could open the console's; closing a heartbeat ends the events of the session it names."""
+    import httpx
+
+    app = start_app()
+    anon = httpx.Client(base_url=app.url, timeout=10, follow_redirects=False)
+    alice = sign_in(app.url, "alice", PASSWORDS["alice"])
+    admin = sign_in(app.url, "admin", PASSWORDS["admin"])
+
+    def status(client, path: str) -> int:
+        with client.stream("GET", path) as r:   # the heartbeat is an endless stream: read no body
+            return r.status_code
+
+    routes = ("/gradio_api/heartbeat/abc", "/gradio_api/startup-events", "/config", "/gradio_api/info",
+              "/gradio_api/queue/data?session_hash=abc")
+    for mount in ("/chat", "/admin"):
+        for sub in routes:
+            assert status(anon, mount + sub) == 401, f"no session: {mount}{sub}"
+    for sub in routes:
+        assert status(alice, "/admin" + sub) == 401, f"employee: /admin{sub}"
+    for client, mount in ((alice, "/chat"), (admin, "/chat"), (admin, "/admin")):
+        assert status(client, mount + "/gradio_api/heartbeat/abc") == 200, mount   # the front end's own
+        assert status(client, mount + "/gradio_api/startup-events") == 200, mount
+    assert anon.get("/chat/").status_code == 303 and anon.get("/admin/").status_code == 303   # → sign-in page
+    assert alice.get("/admin/").status_code == 403                                            # refusal page
+
+
+def test_calls_naming_no_handler_or_the_wrong_inputs_are_refused_not_crashed(start_app, caplog, capfd):
+    """queue/join and run/ with a function number or API name the app does not have, or with
+    fewer input values than the handler takes, raised inside Gradio (KeyError,
+    FnIndexInferError, ValueError): a 500 or a reset connection and a traceback in the log per
+    request — any signed-in user could fill the log."""
+    import logging
+
+    app = start_app()
+    alice = sign_in(app.url, "alice", PASSWORDS["alice"])
+    respond = next(e for e in endpoints(alice, "/chat") if e.inputs == ("textbox", "state") and e.queue)
+    bad = [("queue/join", {"fn_index": 99}), ("queue/join", {"fn_index": -1}), ("queue/join", {}),
+           ("run/predict", {"fn_index": 99}), ("run/predict", {}), ("run/no_such_handler", {}),
+           ("queue/join", {"fn_index": respond.fn_index, "data": []}),
+           ("queue/join", {"fn_index": respond.fn_index, "data": ["a", None, "c", "d"]})]
+    caplog.set_level(logging.WARNING)
+    capfd.readouterr()
+    for route, fields in bad:
+        body = {"data": ["hello"], "session_hash": "abc123", **fields}
+        r = alice.post(f"/chat/gradio_api/{route}", json=body)
+        assert r.status_code in (404, 422), (route, fields, r.status_code, r.text[:200])
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    assert "Traceback" not in capfd.readouterr().err
+    # the front end's own calls still work
+    msgs = call(alice, respond, ["hello", None])
+    assert any(m.get("msg") == "process_completed" for m in msgs)

@@ -120,3 +120,24 @@ def test_no_middleware_buffers_responses(client_for):
 
     app = client_for().app
     assert app.user_middleware and not any(issubclass(m.cls, BaseHTTPMiddleware) for m in app.user_middleware)
+
+
+def test_a_question_refused_for_its_length_is_a_notice_not_a_logged_traceback(make_settings, tmp_path, caplog):
+    """Any employee could fill the log: each over-long chat question was logged as a warning with
+    its traceback (as if the service had failed) besides the notice the user got."""
+    import logging
+    from types import SimpleNamespace
+
+    from kb_agent.ui.chat import respond
+
+    ctx = build_context(make_settings(data_dir=tmp_path / "d", facts={"dir": tmp_path / "facts"},
+                                      web={"ingest_sample_kb": False, "admin_password": "admin-pass-1"}))
+    ctx.auth.ensure_first_admin()
+    ctx.auth.users.add("alice", "alice-pass-1")
+    caplog.set_level(logging.INFO)
+    updates = list(respond(ctx, "x" * (ctx.settings.agent.max_question_chars + 1), None,
+                           SimpleNamespace(username="alice")))
+    _box, chat, _conv = updates[-1]
+    assert "too long" in chat[-1]["content"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info], \
+        [(r.levelname, r.getMessage()) for r in caplog.records]

@@ -16,6 +16,9 @@ from openpyxl.utils import get_column_letter
 from kb_agent.facts.tables.read import Sheet
 
 _SCAN_ROWS = 30
+#: Columns a table may have: each is stored twice (typed value and display text) beside the row
+#: number, and SQLite allows 2,000 columns in a table. A wider sheet stays in the text index.
+MAX_COLUMNS = 999
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _TOTAL = re.compile(r"^(合计|总计|小计|总和|grand\s*total|sub\s*-?total|total)s?[:：]?$", re.IGNORECASE)
@@ -180,6 +183,8 @@ def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
     if nxt is not None and _second_header(header, nxt, rows[header_idx + 2:]):
         header_rows.append(header_idx + 1)
     used = sorted({i for r in rows[header_idx:] for i in _nonempty(r)})
+    if len(used) > MAX_COLUMNS:
+        return None, f"{len(used):,} columns, more than a table may have ({MAX_COLUMNS}): indexed as text only"
     names, seen = [], {}
     for c in used:
         parts = []
