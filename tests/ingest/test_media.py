@@ -145,15 +145,31 @@ def test_spoken_english_is_transcribed_offline_by_default(tmp_path):
     assert doc.notes == [f"transcript (pocketsphinx, en): 1 speech segment(s), {sec.locator.label()}"]
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (issue #10, open): pocketsphinx turns a pure 300 Hz tone into "
-                   "a one-segment transcript; no-speech detection must reject it before this passes")
 def test_sound_without_speech_keeps_its_metadata(tmp_path):
+    """pocketsphinx 'hears' a word in a pure tone: a sound whose loudness does not move like
+    syllables is not sent to it."""
     path = helpers.make_wav(tmp_path / "tone.wav", seconds=3.0)
     doc = parser_for(".wav").parse(path, ParseOptions())
     assert doc.notes == ["no speech recognised (pocketsphinx)"]
     (sec,) = doc.sections
     assert (sec.locator.start_s, sec.locator.end_s) == (0.0, 3.0)
     assert "duration 3.0 s" in sec.text and "no speech recognised by pocketsphinx" in sec.text
+
+
+def test_steady_sounds_are_not_speech_and_speech_is(tmp_path):
+    import numpy as np
+    import librosa
+
+    from kb_agent.ingest.parsers.media import is_steady
+
+    sr = 16000
+    t = np.arange(sr * 3) / sr
+    rng = np.random.default_rng(0)
+    tone = 0.3 * np.sin(2 * np.pi * 300 * t)
+    chord = 0.2 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 660 * t)
+    hum = 0.05 * rng.standard_normal(len(t))
+    speech, _ = librosa.load(str(_spoken_wav(tmp_path / "s.wav", "please call the service desk before friday")), sr=sr)
+    assert [is_steady(y.astype(np.float32)) for y in (tone, chord, hum, speech)] == [True, True, True, False]
 
 
 def test_asr_time_budget_keeps_what_was_transcribed_and_says_how_far(tmp_path):
@@ -202,7 +218,7 @@ def test_silent_recording_is_said_to_be_silent(tmp_path):
 
 
 def test_long_recording_is_decoded_block_by_block(tmp_path):
-    """Ten minutes of sound through the ffmpeg pipe in 5-minute blocks: a sound that goes on
+    """Ten minutes of sound through the ffmpeg pipe, block by block: a sound that goes on
     across a block's end is not cut there, segments stay at most 30 s."""
     import shutil
     import subprocess
@@ -220,7 +236,7 @@ def test_long_recording_is_decoded_block_by_block(tmp_path):
     doc = parser_for(".mp3").parse(path, ParseOptions(asr_backend="none"))
     (sec,) = doc.sections
     assert sec.locator.end_s == pytest.approx(600, abs=0.2)
-    assert "20 sound segment(s)" in sec.text  # 600 s of tone in 30-s segments, none cut at 300 s
+    assert "20 sound segment(s)" in sec.text  # 600 s of tone in 30-s segments, none cut at a block's end
 
 
 def test_segments_do_not_break_at_block_ends():

@@ -71,9 +71,9 @@ def load_image(path: Path) -> np.ndarray:
 # --- audio ------------------------------------------------------------------------------------
 
 SR = 16000
-#: Decoded and cut into speech segments this much at a time (5 min: 19 MB of samples), so a
-#: recording of any length needs the same memory.
-BLOCK_S = 300.0
+#: Decoded and cut into speech segments this much at a time (1 min: 4 MB of samples, some
+#: 30 MB while its loudness is measured), so a recording of any length needs the same memory.
+BLOCK_S = 60.0
 #: Without ffmpeg, librosa decodes the whole file at once: at most this much of it.
 MAX_LIBROSA_S = 3600.0
 #: A frame this far below the loudest one so far is a pause ...
@@ -81,6 +81,10 @@ TOP_DB = 35.0
 #: ... and so is any frame quieter than this (digital silence, a muted microphone).
 SILENCE_DBFS = -60.0
 _FRAME, _HOP = 2048, 512
+#: Speech rises and falls with its syllables (7-10 dB of spread in frame loudness); a sound
+#: steadier than this (a tone, a hum, fan noise) is not speech and is not sent to ASR, which
+#: would "hear" a word in it.
+STEADY_DB = 3.0
 #: A transcript the recogniser is less sure of (Transcript.confidence) is not indexed: with
 #: pocketsphinx that is speech in another language, or speech drowned in noise.
 MIN_CONFIDENCE = 0.35
@@ -91,6 +95,15 @@ MIN_CONFIDENCE = 0.35
 #: URLs a hostile file names).
 _SAFE_INPUT = ["-protocol_whitelist", "file", "-format_whitelist",
                "wav,w64,mp3,mov,flac,ogg,aac,asf,avi,matroska,aiff,caf,amr"]
+
+
+def is_steady(samples: np.ndarray, sr: int = SR) -> bool:
+    """True for a sound whose loudness hardly changes (25-ms frames above the pause level)."""
+    import librosa
+
+    rms = librosa.feature.rms(y=samples, frame_length=sr // 40, hop_length=sr // 100)[0]
+    on = rms[rms > max(float(rms.max(initial=0.0)) * 10 ** (-TOP_DB / 20), 10 ** (SILENCE_DBFS / 20))]
+    return on.size >= 20 and float(np.std(20 * np.log10(on))) < STEADY_DB
 
 
 def _language(code: str) -> str:
@@ -262,17 +275,20 @@ class _Transcription:
         self.unsure: list[tuple[float, float, float]] = []  # (start, end, confidence)
         self.stopped_at: float | None = None
         self.failure = ""
-        self._started, self._heard = time.monotonic(), 0.0
+        self._spent, self._heard = 0.0, 0.0  # seconds in the recogniser, seconds of sound it had
 
     def add(self, s: float, e: float, samples: np.ndarray) -> bool:
         """False once the budget is spent (or the recogniser failed): stop feeding segments."""
-        spent = time.monotonic() - self._started
+        spent = self._spent
         # seconds of work per second of sound, once measured: a segment that would end past
         # the budget is not started (the first one is, unless the budget is spent already)
         pace = spent / self._heard if self._heard else 0.0
         if spent >= self.budget or spent + pace * (e - s) > self.budget:
             self.stopped_at = s
             return False
+        if is_steady(samples):
+            return True  # a tone or a hum: no words in it
+        t0 = time.monotonic()
         try:
             with stages.timed("asr", reserve_s=max(0.0, self.budget - spent)):
                 got = self.asr.transcribe(samples, SR)
@@ -280,6 +296,8 @@ class _Transcription:
             log.warning("ASR failed at %.1f s", s, exc_info=True)
             self.stopped_at, self.failure = s, f"{type(exc).__name__}: {exc}"[:200]
             return False
+        finally:
+            self._spent += time.monotonic() - t0
         self._heard += e - s
         if not got.text:
             return True
@@ -461,6 +479,9 @@ class VideoParser:
     def _audio(path: Path, options: ParseOptions, notes: list[str]) -> list[Section]:
         if options.asr_backend == "none":
             notes.append(NO_ASR)
+            return []
+        if not shutil.which("ffmpeg"):
+            notes.append("audio track skipped: ffmpeg not installed")
             return []
         try:
             return audio_sections(path, options, "Audio track", notes, metadata_if_silent=False)
