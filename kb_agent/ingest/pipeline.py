@@ -241,19 +241,11 @@ class Ingestor:
             for h in p.texts:
                 if h in missing:
                     owner.setdefault(h, p)
-        todo = [h for h in union if h in missing]
-        step = self.settings.embed_batch
-        for i in range(0, len(todo), step):
-            part = todo[i:i + step]
-            t0 = time.perf_counter()
-            vecs = self.embedder.embed_documents([union[h] for h in part])
-            t1 = time.perf_counter()
-            self.store.put_embeddings(self.embedder.model_id, part, vecs)
-            t2 = time.perf_counter()
+        for part, embed_s, write_s in self._embed_batches([h for h in union if h in missing], union):
             report.embedded += len(part)
             for h in part:
-                owner[h].stages["embed"] += (t1 - t0) / len(part)
-                owner[h].stages["write"] += (t2 - t1) / len(part)
+                owner[h].stages["embed"] += embed_s / len(part)
+                owner[h].stages["write"] += write_s / len(part)
             self._chunks += len(part)
             self._tick(owner[part[-1]].todo.task.source)
         for p in parsed:
@@ -330,16 +322,22 @@ class Ingestor:
             return 0
         chunks = self.store.get_by_rowids([r for _, r in missing])
         by_hash = {h: embedding_text(c) for (h, _), c in zip(missing, chunks)}
-        todo, step = list(by_hash), self.settings.embed_batch
-        for i in range(0, len(todo), step):
-            part = todo[i:i + step]
+        for _part, embed_s, write_s in self._embed_batches(list(by_hash), by_hash):
+            spent["embed"] += embed_s
+            spent["write"] += write_s
+        return len(by_hash)
+
+    def _embed_batches(self, hashes: list[str], text_of: dict[str, str]):
+        """Embed ``hashes`` (texts in ``text_of``) batch by batch into the store's cache for this
+        model; yields (the batch's hashes, embedding seconds, writing seconds)."""
+        step = self.settings.embed_batch
+        for i in range(0, len(hashes), step):
+            part = hashes[i:i + step]
             t0 = time.perf_counter()
-            vecs = self.embedder.embed_documents([by_hash[h] for h in part])
+            vecs = self.embedder.embed_documents([text_of[h] for h in part])
             t1 = time.perf_counter()
             self.store.put_embeddings(self.embedder.model_id, part, vecs)
-            spent["embed"] += t1 - t0
-            spent["write"] += time.perf_counter() - t1
-        return len(todo)
+            yield part, t1 - t0, time.perf_counter() - t1
 
     def _notify_remove(self, source: str, errors: list[str]) -> None:
         for hook in self.hooks:

@@ -123,6 +123,18 @@ def parse_chart(blob, resolve: Resolver | None = None) -> Chart:
     raise ParseError("chart", f"chart not read (not a chart part: {str(root.tag).rsplit('}', 1)[-1][:40]})")
 
 
+def related_chart_text(part, broken: dict[str, tuple[str, str]]) -> str:
+    """The text of a chart a document relates to: ``part`` is the related package part (None
+    when the relationship leads nowhere), ``broken`` the parts replaced by stubs when the
+    package was opened (name -> (kind, reason)). ParseError ("chart not read (...)") otherwise."""
+    if part is None:
+        raise ParseError("chart", "chart not read (its part is missing)")
+    stubbed = broken.get(str(part.partname).lstrip("/"))
+    if stubbed:
+        raise ParseError("chart", f"chart not read ({stubbed[1]})")
+    return chart_text(part.blob)
+
+
 def chart_rids(element) -> list[str]:
     """Relationship ids of the charts drawn inside an XML element (a slide, a paragraph, a
     spreadsheet drawing), in document order; a chartEx's fallback picture is not a chart."""

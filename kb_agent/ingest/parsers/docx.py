@@ -16,7 +16,7 @@ from pathlib import Path
 from kb_agent.chunk import Locator
 from kb_agent.errors import ParseError
 from kb_agent.ingest.model import ParsedDoc, ParseOptions, Section
-from kb_agent.ingest.parsers.charts import STUBS as CHART_STUBS, chart_rids, parse_chart
+from kb_agent.ingest.parsers.charts import STUBS as CHART_STUBS, chart_rids, related_chart_text
 from kb_agent.ingest.parsers.docx_text import (
     Marks,
     W,
@@ -162,15 +162,10 @@ class _Charts:
         """``where``: how a note says where the chart stands ("under Intro > Scope")."""
         out = []
         for rid in chart_rids(el):
-            target = part.related_parts.get(rid)
-            at = f"chart {where}" if where else "chart"
-            stubbed = self.broken.get(str(target.partname).lstrip("/")) if target is not None else None
-            if target is None or stubbed:
-                self.notes.append(f"{at} not read ({stubbed[1] if stubbed else 'its part is missing'})")
-                continue
             try:
-                text = parse_chart(target.blob).text()
+                text = related_chart_text(part.related_parts.get(rid), self.broken)
             except ParseError as exc:
+                at = f"chart {where}" if where else "chart"
                 self.notes.append(f"{at} {exc.reason.removeprefix('chart ')}")
                 continue
             if text:

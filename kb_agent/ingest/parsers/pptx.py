@@ -10,7 +10,7 @@ from pathlib import Path
 from kb_agent.chunk import Locator
 from kb_agent.errors import ParseError
 from kb_agent.ingest.model import ParsedDoc, ParseOptions, Section
-from kb_agent.ingest.parsers.charts import STUBS, chart_rids, parse_chart
+from kb_agent.ingest.parsers.charts import STUBS, chart_rids, related_chart_text
 from kb_agent.ingest.parsers.docx_text import table_text
 from kb_agent.ingest.parsers.ooxml import stub_broken_parts
 
@@ -56,14 +56,9 @@ class _SlideReader:
             try:
                 part = self.slide.part.related_part(rid)
             except (KeyError, AttributeError):
-                self.notes.append(f"slide {self.number}: chart not read (its part is missing)")
-                continue
-            stubbed = self.broken.get(str(part.partname).lstrip("/"))
-            if stubbed:
-                self.notes.append(f"slide {self.number}: chart not read ({stubbed[1]})")
-                continue
+                part = None
             try:
-                text = parse_chart(part.blob).text()
+                text = related_chart_text(part, self.broken)
             except ParseError as exc:
                 self.notes.append(f"slide {self.number}: {exc.reason}")
                 continue
