@@ -27,6 +27,8 @@ from kb_agent.answering import check_question
 from kb_agent.api.bearer import ApiCaller, bearer_token, caller_for_key, note_use
 from kb_agent.errors import (AccessDenied, AuthError, FactError, InputError, KBError, LLMError, StoreError,
                              ThrottledError, ToolArgumentError)
+from kb_agent.facts.answer import fact_json
+from kb_agent.index.result import search_json
 from kb_agent.ui.context import WebContext
 
 log = logging.getLogger(__name__)
@@ -189,21 +191,6 @@ class ErrorBody(BaseModel):
 
 # -- pure shapes ------------------------------------------------------------------------
 
-def search_json(result) -> dict[str, Any]:
-    """The `kb-agent search --json` object."""
-    from kb_agent.cli.search_cmd import result_json
-
-    return result_json(result)
-
-
-def facts_json(result) -> dict[str, Any]:
-    """The `kb-agent facts query --json` object: the result, the tool's text and citations."""
-    from kb_agent.facts.answer import fact_output
-
-    output = fact_output(result)
-    return {**result.to_dict(), "text": output.text, "citations": [c.to_dict() for c in output.citations]}
-
-
 def ingest_status_json(records) -> dict[str, Any]:
     """The documents the chunk store knows (the console's document list) and their totals."""
     docs = [r.to_dict() for r in records]
@@ -349,7 +336,7 @@ def json_api_router(ctx: WebContext) -> APIRouter:
         filters = [f.model_dump() for f in body.filters] if body.filters else None
         result = kb.query_facts(check_question(body.question, max_chars), who.principal, table=body.table or None,
                                 filters=filters, columns=body.columns or None)
-        return facts_json(result)
+        return fact_json(result)
 
     @route("/ingest/status", IngestStatus, None, "The ingested documents and their status (admins)", 403)
     def ingest_status(who: ApiCaller, _body: None) -> dict:

@@ -32,14 +32,14 @@ def query(ctx: typer.Context, question: str = typer.Argument(..., help="The ques
           columns: List[str] = typer.Option([], "--column", "-c", help="Only these columns."),
           as_json: bool = typer.Option(False, "--json", help="Print the stable JSON result.")) -> None:
     """Answer from curated facts (or a table); exit 1 when nothing matches."""
-    from kb_agent.facts.answer import fact_output
+    from kb_agent.facts.answer import fact_json, fact_output
 
     kb = state(ctx).kb()
     parsed = [_parse_filter(f) for f in filters]
     result = kb.query_facts(question, table=table, filters=parsed or None, columns=list(columns) or None)
     output = fact_output(result)
     if as_json:
-        emit_json({**result.to_dict(), "text": output.text, "citations": [c.to_dict() for c in output.citations]})
+        emit_json(fact_json(result))
     else:
         typer.echo(output.text)
     if not output.found:

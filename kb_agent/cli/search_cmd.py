@@ -11,23 +11,11 @@ import typer
 
 from kb_agent.cli import emit_json, state
 from kb_agent.errors import KBError
+from kb_agent.index.result import search_json
 
 
 def register(app: typer.Typer) -> None:
     app.command("search")(search)
-
-
-def _hit_json(hit, max_chars: int | None) -> dict:
-    d = hit.to_dict(max_chars)
-    return {"source": d["source"], "locator": d["locator"], "score": d["score"], "text": d["text"],
-            "fused": d["fused"], "dense_rank": d["dense_rank"], "keyword_rank": d["keyword_rank"]}
-
-
-def result_json(result, max_chars: int | None = None) -> dict:
-    """The stable `search --json` object (docs/retrieval.md)."""
-    return {"query": result.query, "expanded_query": result.expanded_query, "expansion": result.expansion,
-            "found": result.found, "hits": [_hit_json(h, max_chars) for h in result.hits],
-            "latency_ms": round(result.latency_ms, 2), "filters": result.filters, "notes": list(result.notes)}
 
 
 def search(ctx: typer.Context,
@@ -54,7 +42,7 @@ def search(ctx: typer.Context,
         return
     result = kb.retrieve(query, top_k=top_k, filters=parsed)
     if as_json:
-        emit_json(result_json(result))
+        emit_json(search_json(result))
         return
     _print(result, kb.settings.retrieval.max_passage_chars)
     if not result.found:
@@ -74,7 +62,7 @@ def _run_batch(kb, path: Path, top_k, filters) -> None:
             emit_json({"id": None, "line": n, "error": f"{path}:{n}: {exc}"})
             continue
         try:
-            emit_json({"id": item.get("id"), **result_json(kb.retrieve(text, top_k=top_k, filters=filters))})
+            emit_json({"id": item.get("id"), **search_json(kb.retrieve(text, top_k=top_k, filters=filters))})
         except KBError as exc:
             emit_json({"id": item.get("id"), "line": n, "error": str(exc)})
 

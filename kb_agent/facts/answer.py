@@ -60,6 +60,13 @@ def _fact_line(hit: FactHit, question: str) -> str:
             f"{f.source.label() or 'facts/' + f.file}{'; owner ' + who if who else ''}; valid {validity(f)})")
 
 
+def fact_json(result: FactQueryResult) -> dict:
+    """The `kb-agent facts query --json` object (also the JSON API's): the result, the
+    fact_query tool's text and its citations."""
+    output = fact_output(result)
+    return {**result.to_dict(), "text": output.text, "citations": [c.to_dict() for c in output.citations]}
+
+
 def fact_output(result: FactQueryResult) -> ToolOutput:
     """The fact_query tool result."""
     q, payload = result.question, result.to_dict()

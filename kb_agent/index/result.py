@@ -60,6 +60,18 @@ class RetrievalResult:
                 "hits": [h.to_dict(max_chars) for h in self.hits]}
 
 
+def search_json(result: RetrievalResult, max_chars: int | None = None) -> dict[str, Any]:
+    """The stable `search --json` object (docs/retrieval.md), also the JSON API's search answer."""
+    def hit(h: Hit) -> dict[str, Any]:
+        d = h.to_dict(max_chars)
+        return {"source": d["source"], "locator": d["locator"], "score": d["score"], "text": d["text"],
+                "fused": d["fused"], "dense_rank": d["dense_rank"], "keyword_rank": d["keyword_rank"]}
+
+    return {"query": result.query, "expanded_query": result.expanded_query, "expansion": result.expansion,
+            "found": result.found, "hits": [hit(h) for h in result.hits],
+            "latency_ms": round(result.latency_ms, 2), "filters": result.filters, "notes": list(result.notes)}
+
+
 def clip(text: str, max_chars: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= max_chars else text[: max_chars - 1].rstrip() + "…"
