@@ -181,6 +181,14 @@ def _baseline(rev: str, tmp: Path) -> Path:
     return src
 
 
+def _fingerprint(code: Path) -> str:
+    """A short hash of the kb_agent sources a run used (this tree changes between runs)."""
+    h = hashlib.sha256()
+    for f in sorted((code / "kb_agent").rglob("*.py")):
+        h.update(f.relative_to(code).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _cli_run(name: str, code: Path, corpus: Path, tmp: Path, backend: str | None, workers: int | None) -> dict:
     """`python -m kb_agent ingest CORPUS --json` with ``code`` first on PYTHONPATH, into a fresh
     data directory: wall time end to end (start-up and model load included) and CPU used."""
@@ -251,7 +259,10 @@ def whole(args) -> None:
         counts = make_corpus(corpus, files=args.files, sections=args.sections)
         print(f"corpus: {sum(counts.values())} files {counts}, {args.sections} pages/sections each; "
               f"cores: {cores}; load average before {os.getloadavg()[0]:.1f}", flush=True)
-        code = {"old": _baseline(args.baseline_rev, tmp), "new": Path(__file__).resolve().parents[1]}
+        code = {"new": Path(__file__).resolve().parents[1]}
+        if any(_RUNS[name][0] == "old" for name in runs):
+            code["old"] = _baseline(args.baseline_rev, tmp)
+        print("code: " + "; ".join(f"{k} {v} (kb_agent sources {_fingerprint(v)})" for k, v in code.items()), flush=True)
         last = None
         for k in range(args.repeat):  # every other round in reverse order: a load that changes meanwhile shows
             order = runs if k % 2 == 0 else runs[::-1]
