@@ -136,6 +136,14 @@ def sign_in(page, base_url: str, user: str) -> None:
     page.fill("#password", PASSWORDS[user])
     page.click("#signin")
     page.wait_for_selector("#kb-chat", timeout=30_000)
+    wait_for_header(page, user)
+
+
+def wait_for_header(page, user: str) -> None:
+    """The header (name, role, admin link) is filled by a load event after the page renders."""
+    page.wait_for_function(
+        "u => (document.querySelector('#kb-username') || {}).textContent?.includes(u)",
+        arg=user, timeout=30_000)
 
 
 def ask(page, question: str) -> None:

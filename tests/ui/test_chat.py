@@ -8,7 +8,7 @@ import re
 import pytest
 
 from tests.fakellm import Call, Say
-from tests.ui.conftest import PASSWORDS, ask, shot, sign_in
+from tests.ui.conftest import PASSWORDS, ask, shot, sign_in, wait_for_header
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +26,7 @@ def test_sign_in_then_glossary_card_in_offline_mode(start_app, browser):
     page.fill("#password", PASSWORDS["alice"])
     page.click("#signin")
     page.wait_for_selector("#kb-chat")
-    assert "alice" in page.inner_text("#kb-username")
+    wait_for_header(page, "alice")
     assert page.is_visible("#kb-offline-banner")
     assert page.locator("#kb-admin-link").count() == 0  # employees get no console link
 
