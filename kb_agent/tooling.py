@@ -18,9 +18,9 @@ import json
 import logging
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Iterator
 
 import json5
 from qwen_agent.tools.base import TOOL_REGISTRY, BaseTool
@@ -40,12 +40,21 @@ class Citation:
     text: str
     score: float | None = None
     kind: str = "document"  # document | glossary | fact | table
+    number: int | None = None  # the turn-wide evidence number the model cites it by, [n]
 
     def to_dict(self) -> dict[str, Any]:
         out = {"source": self.source, "locator": self.locator, "text": self.text, "kind": self.kind}
         if self.score is not None:
             out["score"] = round(float(self.score), 4)
+        if self.number is not None:
+            out["number"] = self.number
         return out
+
+
+def numbered(citations: Iterable[Citation]) -> Iterator[tuple[int, Citation]]:
+    """(number, citation) pairs: the turn's evidence number where one was given, else the position."""
+    for i, c in enumerate(citations, 1):
+        yield (c.number if c.number is not None else i), c
 
 
 @dataclass
@@ -56,6 +65,10 @@ class ToolOutput:
     citations: list[Citation] = field(default_factory=list)
     payload: dict[str, Any] = field(default_factory=dict)  # structured result (UI cards)
     found: bool = True
+    #: For outputs whose text numbers its citations [1], [2]…: the text with the numbering
+    #: starting at the given number. The turn's recorder calls it so that a second call in
+    #: one turn continues the numbering instead of restarting at [1].
+    numbered_text: Callable[[int], str] | None = None
 
 
 @dataclass
@@ -75,10 +88,24 @@ class TurnRecorder:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.events: list[ToolEvent] = []
+        self._next_number = 1
 
     def add(self, event: ToolEvent) -> None:
+        """Record ``event`` and give its citations the turn's next evidence numbers (the tool
+        text the model reads is renumbered to match, when the output is numbered)."""
         with self._lock:
+            out = event.output
+            first = self._next_number
+            out.citations = [replace(c, number=first + i) for i, c in enumerate(out.citations)]
+            self._next_number += len(out.citations)
+            if out.numbered_text is not None:
+                out.text = out.numbered_text(first)
             self.events.append(event)
+
+    @property
+    def evidence(self) -> list[Citation]:
+        """Every citation of the turn, in number order (a passage returned twice has two numbers)."""
+        return [c for ev in self.events for c in ev.output.citations]
 
     @property
     def citations(self) -> list[Citation]:

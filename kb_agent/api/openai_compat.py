@@ -24,7 +24,7 @@ from kb_agent.answering import Answer, Answerer, check_question, plain_history
 from kb_agent.api.bearer import ApiCaller, bearer_token, caller_for_key, note_use
 from kb_agent.auth import AuthService
 from kb_agent.errors import AuthError, InputError, KBError, LLMError, ThrottledError
-from kb_agent.tooling import Citation
+from kb_agent.tooling import Citation, numbered
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def footnotes(citations: list[Citation]) -> str:
     """The sources as numbered footnotes, for clients that show only the content."""
     if not citations:
         return ""
-    lines = [f"[{n}] {c.source} — {c.locator.get('label', '')}".rstrip(" —") for n, c in enumerate(citations, 1)]
+    lines = [f"[{n}] {c.source} — {c.locator.get('label', '')}".rstrip(" —") for n, c in numbered(citations)]
     return "\n\nSources:\n" + "\n".join(lines)
 
 

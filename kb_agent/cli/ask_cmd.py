@@ -25,9 +25,11 @@ def _answerer(ctx: typer.Context):
 
 
 def _print_sources(answer) -> None:
+    from kb_agent.tooling import numbered
+
     if answer.citations:
         typer.echo("\nSources:")
-        for i, c in enumerate(answer.citations, 1):
+        for i, c in numbered(answer.citations):
             label = c.locator.get("label", "")
             typer.echo(f"  [{i}] {c.source}" + (f" ({label})" if label else ""))
 

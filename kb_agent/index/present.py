@@ -37,11 +37,14 @@ def doc_output(result: RetrievalResult, max_chars: int) -> ToolOutput:
     if not result.found:
         lines.append(no_passage_text(result))
         return ToolOutput("\n".join(lines), payload=payload, found=False)
-    for n, hit in enumerate(result.relevant, 1):
-        lines.append("")
-        lines.append(passage_header(n, hit))
-        lines.append(clip(hit.chunk.text, max_chars))
-    lines.append("")
-    lines.append("Answer only from these passages and cite them as [1], [2] with source and location.")
-    return ToolOutput("\n".join(lines), citations=[citation(h, max_chars) for h in result.relevant],
-                      payload=payload, found=True)
+
+    def numbered(first: int) -> str:
+        body = list(lines)
+        for n, hit in enumerate(result.relevant, first):
+            body += ["", passage_header(n, hit), clip(hit.chunk.text, max_chars)]
+        last = first + len(result.relevant) - 1
+        body += ["", f"Answer only from these passages and cite them as [{first}]…[{last}] with source and location."]
+        return "\n".join(body)
+
+    return ToolOutput(numbered(1), citations=[citation(h, max_chars) for h in result.relevant],
+                      payload=payload, found=True, numbered_text=numbered)

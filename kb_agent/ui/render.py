@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import quote
 
-from kb_agent.tooling import Citation, ToolEvent
+from kb_agent.tooling import Citation, ToolEvent, numbered
 
 TOOL_TITLES = {
     "glossary_lookup": {"zh": "查询术语表", "en": "Glossary lookup"},
@@ -69,7 +69,7 @@ def citations_block(citations: Iterable[Citation], lang: str, downloadable=lambd
     A passage the answer already quotes (offline answers do) is not repeated."""
     quoted = " ".join(answer_text.split())
     items = []
-    for i, c in enumerate(citations, 1):
+    for i, c in numbered(citations):
         name = PurePosixPath(c.source).name or c.source
         place = _label(c.locator)
         title = f"**{html.escape(name)}**" + (f" · {html.escape(place)}" if place else "")

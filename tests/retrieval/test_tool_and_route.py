@@ -99,3 +99,27 @@ def test_search_cli_json_and_batch(cli, chunk_store, tmp_path):
     assert lines[0]["hits"][0]["source"] == "hr/ess_training_notice.pdf"
     assert "q.jsonl:2" in lines[1]["error"]
     assert cli("search", "--json", env=env).exit_code != 0               # neither QUERY nor --batch
+
+
+def test_two_searches_in_one_turn_continue_the_evidence_numbering(fake_llm, make_settings, chunk_store):
+    """The second doc_retrieve call of a turn numbers its passages after the first call's, so
+    every [n] the model writes names one passage; the citations carry the same numbers."""
+    def second_search(request: dict) -> Call:
+        assert "[1] " in last_tool_result(request) and "[2] " in last_tool_result(request)
+        return Call("doc_retrieve", {"query": "ESS培训频次", "top_k": 2})
+
+    def answer(request: dict) -> Say:
+        result = last_tool_result(request)
+        assert "\n[3] hr/ess_training_notice.pdf" in result and "\n[1] " not in result, result
+        assert "cite them as [3]…[4]" in result
+        return Say("AM 在 CRM 中创建服务请求 [1]；ESS 培训每月两次 [3]。")
+
+    fake_llm.enqueue(Call("doc_retrieve", {"query": "AM在售后流程里负责什么", "top_k": 2}), second_search, answer)
+    settings = make_settings(llm="openai", openai={"model_server": fake_llm.url},
+                             agent={"tools": ["doc_retrieve"]}, embedder={"num_threads": 1})
+    from kb_agent.kb import KnowledgeBase
+    got = Answerer(settings, KnowledgeBase(settings)).ask("AM负责什么，ESS培训每月几次？")
+    numbers = [c.number for c in got.citations]
+    assert numbers == [1, 2, 3, 4], numbers
+    assert got.citations[2].source == "hr/ess_training_notice.pdf"
+    assert [c["number"] for c in got.to_dict()["citations"]] == [1, 2, 3, 4]
