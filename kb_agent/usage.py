@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
@@ -21,7 +23,8 @@ CREATE TABLE IF NOT EXISTS questions (
     question TEXT NOT NULL,
     mode TEXT NOT NULL,
     tools TEXT NOT NULL,
-    answered INTEGER NOT NULL
+    answered INTEGER NOT NULL,
+    flags TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS unknown_terms (
     term TEXT PRIMARY KEY,
@@ -56,6 +59,7 @@ class QuestionRecord:
     mode: str
     tools: str
     answered: bool
+    flags: str = ""  # the grounding check's failure kinds, comma-separated ("" = nothing flagged)
 
 
 class UsageLog:
@@ -64,6 +68,9 @@ class UsageLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with closing(self._connect()) as db, db:
             db.executescript(_SCHEMA)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(questions)")}
+            if "flags" not in columns:  # a log written before the grounding check existed
+                db.execute("ALTER TABLE questions ADD COLUMN flags TEXT NOT NULL DEFAULT ''")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10)
@@ -91,10 +98,13 @@ class UsageLog:
         with closing(self._connect()) as db, db:
             db.execute("DELETE FROM unknown_terms WHERE term = ?", (term,))
 
-    def record_question(self, user: str, question: str, mode: str, tools: list[str], answered: bool) -> None:
+    def record_question(self, user: str, question: str, mode: str, tools: list[str], answered: bool,
+                        flags: Sequence[str] = ()) -> None:
+        """``flags``: the kinds of the grounding check's failures on the answer (one per failure)."""
         with closing(self._connect()) as db, db:
-            db.execute("INSERT INTO questions (ts, user, question, mode, tools, answered) VALUES (?, ?, ?, ?, ?, ?)",
-                       (time.time(), user, question[:2000], mode, ",".join(tools), int(answered)))
+            db.execute("INSERT INTO questions (ts, user, question, mode, tools, answered, flags) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (time.time(), user, question[:2000], mode, ",".join(tools), int(answered), ",".join(flags)))
 
     def record_key_use(self, user: str, key_id: int, endpoint: str) -> None:
         """One use of an API key (``endpoint``: e.g. ``chat.completions``, ``mcp:doc_retrieve``)."""
@@ -110,9 +120,15 @@ class UsageLog:
 
     def recent_questions(self, limit: int = 50) -> list[QuestionRecord]:
         with closing(self._connect()) as db:
-            rows = db.execute("SELECT ts, user, question, mode, tools, answered FROM questions "
+            rows = db.execute("SELECT ts, user, question, mode, tools, answered, flags FROM questions "
                               "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [QuestionRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows]
+        return [QuestionRecord(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows]
+
+    def flagged_answers(self) -> tuple[int, Counter[str]]:
+        """(answers with a failed grounding check, failures counted by kind)."""
+        with closing(self._connect()) as db:
+            rows = db.execute("SELECT flags FROM questions WHERE flags != ''").fetchall()
+        return len(rows), Counter(kind for (flags,) in rows for kind in flags.split(","))
 
     def no_answer_rate(self) -> tuple[int, float]:
         """(questions asked, fraction with no answer found)."""

@@ -45,16 +45,21 @@ def build_usage_tab(ctx: WebContext):
     def usage(request: gr.Request):
         require_admin(ctx, request)
         total, rate = ctx.kb.usage.no_answer_rate()
+        flagged, kinds = ctx.kb.usage.flagged_answers()
         rows = [[time.strftime("%Y-%m-%d %H:%M", time.localtime(q.ts)), q.user, q.question, q.mode,
-                 q.tools or "—", "yes" if q.answered else "no"] for q in ctx.kb.usage.recent_questions(100)]
+                 q.tools or "—", "yes" if q.answered else "no", q.flags.replace(",", ", ") or "—"]
+                for q in ctx.kb.usage.recent_questions(100)]
+        why = ", ".join(f"{html.escape(k)} {n}" for k, n in kinds.most_common())
         stat = (f'<div class="kb-stat" id="kb-usage-stat"><b>{total}</b> question(s) asked · '
-                f'<b>{rate:.0%}</b> with no answer found</div>')
-        return stat, table_or_empty(rows, 6)
+                f'<b>{rate:.0%}</b> with no answer found · '
+                f'<span id="kb-usage-flagged"><b>{flagged}</b> answer(s) flagged by the source check'
+                f'{f" ({why})" if why else ""}</span></div>')
+        return stat, table_or_empty(rows, 7)
 
     with gr.Tab("Usage · 使用情况", id="usage"):
         stat = gr.HTML()
         btn = gr.Button("Refresh", size="sm")
-        table = gr.Dataframe(headers=["When", "User", "Question", "Mode", "Tools", "Answered"],
+        table = gr.Dataframe(headers=["When", "User", "Question", "Mode", "Tools", "Answered", "Flagged"],
                              interactive=False, wrap=True, max_height=480, elem_id="kb-usage-table")
     btn.click(usage, None, [stat, table], queue=False)
     return usage, stat, table
