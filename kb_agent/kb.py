@@ -152,9 +152,11 @@ class KnowledgeBase:
         return self._part("facts", build)
 
     def query_facts(self, question: str, principal: Principal = LOCAL_ADMIN, table: str | None = None,
-                    filters=None, columns: list[str] | None = None):
-        """Curated fact, or table rows -> :class:`kb_agent.facts.service.FactQueryResult`."""
-        return self.facts.query(question, principal, table=table, filters=filters, columns=columns)
+                    filters=None, columns: list[str] | None = None, aggregate=None):
+        """Curated fact, table rows, or an aggregate over them (count, sum, avg… of a column,
+        optionally grouped) -> :class:`kb_agent.facts.service.FactQueryResult`."""
+        return self.facts.query(question, principal, table=table, filters=filters, columns=columns,
+                                aggregate=aggregate)
 
     def fact_tables(self, principal: Principal = LOCAL_ADMIN) -> list[str]:
         """One line per table the principal may query: name, row count, columns and types."""

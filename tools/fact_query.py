@@ -15,7 +15,8 @@ class FactQuery(KBTool):
         "with its source and validity, or query a spreadsheet table exactly. Call it before searching "
         "documents for any factual question; curated facts win over document passages. For a table, give "
         "`table` and `filters` (column/op/value; ops = != < <= > >= contains between) and optionally the "
-        "`columns` wanted. 查询公司事实（培训安排、报销规定、办公室信息等）或按条件查询表格。"
+        "`columns` wanted; for totals give `aggregate` (count, sum, avg… of a column, optionally grouped). "
+        "查询公司事实（培训安排、报销规定、办公室信息等）或按条件查询表格。"
     )
     parameters = {
         "type": "object",
@@ -38,6 +39,20 @@ class FactQuery(KBTool):
             },
             "columns": {"type": "array", "items": {"type": "string"},
                         "description": "Optional: only these columns in the result."},
+            "aggregate": {
+                "type": "object",
+                "description": "Optional: compute over the filtered rows instead of listing them.",
+                "properties": {
+                    "function": {"type": "string", "enum": ["count", "count_distinct", "sum", "avg", "min", "max"]},
+                    "column": {"type": "string", "description": "Column to aggregate (count: optional, rows)."},
+                    "group_by": {"type": "array", "items": {"type": "string"}, "maxItems": 2,
+                                 "description": "One or two columns."},
+                    "order_by": {"type": "string", "description": "'value', 'rows' or a group_by column."},
+                    "order": {"type": "string", "enum": ["asc", "desc"]},
+                    "limit": {"type": "integer", "minimum": 1, "description": "Groups to return."},
+                },
+                "required": ["function"],
+            },
         },
         "required": ["question"],
     }
@@ -54,5 +69,5 @@ class FactQuery(KBTool):
     def run(self, args: dict) -> ToolOutput:
         result = self.kb.query_facts(str(args["question"]), self.principal,
                                      table=args.get("table") or None, filters=args.get("filters"),
-                                     columns=args.get("columns") or None)
+                                     columns=args.get("columns") or None, aggregate=args.get("aggregate") or None)
         return fact_output(result)

@@ -76,11 +76,22 @@ class FactFilter(_Body):
     value: Any = Field(description="A string or number; for 'between' a [low, high] list.")
 
 
+class FactAggregate(_Body):
+    function: Literal["count", "count_distinct", "sum", "avg", "min", "max"]
+    column: str | None = Field(default=None, description="The column to aggregate (count: optional, counts rows).")
+    group_by: list[str] | None = Field(default=None, max_length=2, description="One or two columns.")
+    order_by: str | None = Field(default=None, description="'value', 'rows' or a group_by column.")
+    order: Literal["asc", "desc"] | None = None
+    limit: int | None = Field(default=None, ge=1, description="Groups to return.")
+
+
 class FactsRequest(_Body):
     question: str
     table: str | None = Field(default=None, description="Query this table (see `kb-agent facts tables`).")
     filters: list[FactFilter] | None = None
     columns: list[str] | None = Field(default=None, description="Only these columns.")
+    aggregate: FactAggregate | None = Field(default=None, description="Compute over the filtered rows "
+                                            "instead of listing them (docs/facts.md, Aggregates).")
 
 
 # -- response shapes (documentation only: the routes return the CLI's dicts) ----------------
@@ -338,8 +349,9 @@ def json_api_router(ctx: WebContext) -> APIRouter:
     def facts_query(who: ApiCaller, body: FactsRequest) -> dict:
         """A curated fact, or table rows with cell citations, that the caller may see."""
         filters = [f.model_dump() for f in body.filters] if body.filters else None
+        aggregate = body.aggregate.model_dump(exclude_none=True) if body.aggregate else None
         result = kb.query_facts(check_question(body.question, max_chars), who.principal, table=body.table or None,
-                                filters=filters, columns=body.columns or None)
+                                filters=filters, columns=body.columns or None, aggregate=aggregate)
         return fact_json(result)
 
     @route("/ingest/status", IngestStatus, None, "The ingested documents and their status (admins)", 403)

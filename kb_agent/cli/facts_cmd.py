@@ -30,13 +30,30 @@ def query(ctx: typer.Context, question: str = typer.Argument(..., help="The ques
           table: Optional[str] = typer.Option(None, "--table", help="Query this table (see `facts tables`)."),
           filters: List[str] = typer.Option([], "--filter", "-f", help="COLUMN=VALUE (also >= <= != > < ~)."),
           columns: List[str] = typer.Option([], "--column", "-c", help="Only these columns."),
+          aggregate: Optional[str] = typer.Option(None, "--aggregate", "-a", metavar="FUNC[:COLUMN]",
+                                                  help="count, count_distinct, sum, avg, min or max of a column "
+                                                       "over the filtered rows, e.g. sum:Amount."),
+          group_by: List[str] = typer.Option([], "--group-by", "-g", help="Group the aggregate by this column "
+                                                                         "(at most twice)."),
+          order_by: Optional[str] = typer.Option(None, "--order-by", help="value, rows or a --group-by column."),
+          order: Optional[str] = typer.Option(None, "--order", help="asc or desc."),
+          limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Groups to show."),
           as_json: bool = typer.Option(False, "--json", help="Print the stable JSON result.")) -> None:
-    """Answer from curated facts (or a table); exit 1 when nothing matches."""
+    """Answer from curated facts (or a table, or an aggregate over it); exit 1 when nothing matches."""
     from kb_agent.facts.answer import fact_json, fact_output
 
     kb = state(ctx).kb()
     parsed = [_parse_filter(f) for f in filters]
-    result = kb.query_facts(question, table=table, filters=parsed or None, columns=list(columns) or None)
+    agg = None
+    if aggregate:
+        function, _, column = aggregate.partition(":")
+        agg = {"function": function.strip(), "column": column.strip() or None, "group_by": list(group_by) or None,
+               "order_by": order_by, "order": order, "limit": limit}
+        agg = {k: v for k, v in agg.items() if v is not None}
+    elif group_by or order_by or order or limit:
+        raise typer.BadParameter("--group-by, --order-by, --order and --limit go with --aggregate")
+    result = kb.query_facts(question, table=table, filters=parsed or None, columns=list(columns) or None,
+                            aggregate=agg)
     output = fact_output(result)
     if as_json:
         emit_json(fact_json(result))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from kb_agent.facts.match import FactHit
 from kb_agent.facts.model import Fact
 from kb_agent.facts.service import FactQueryResult
+from kb_agent.facts.tables.aggregate import AggregateGroup, AggregateResult, format_value
 from kb_agent.facts.tables.db import RowHit
 from kb_agent.i18n import language_of
 from kb_agent.tooling import Citation, ToolOutput
@@ -51,6 +52,59 @@ def row_text(row: RowHit) -> str:
 def row_line(row: RowHit) -> str:
     cells = "; ".join(f"{c.column}: {c.text} [{c.ref}]" for c in row.cells if c.text)
     return f"- {row.cite()} — {cells}"
+
+
+def aggregate_citations(agg: AggregateResult) -> list[Citation]:
+    """One citation per group shown (or one for an ungrouped result): the cells it was computed
+    from, the rows used and the filters applied."""
+    t = agg.table
+    out = []
+    for g in (agg.groups if agg.grouped else [agg.total]):
+        if not g.rows:
+            continue
+        ranges, complete = agg.ranges(g)
+        bounding = agg.bounding(g)
+        out.append(Citation(source=t.source, locator={
+            "kind": "sheet", "sheet": t.sheet, "cell_range": bounding, "ranges": ranges,
+            "ranges_complete": complete, "label": f"{t.sheet}!{bounding}", "ref": agg.cite(g),
+            "rows_used": g.rows, "missing": g.missing, "filters": [f.to_dict() for f in agg.filters]},
+            text=aggregate_line(agg, g), kind="table"))
+    return out
+
+
+def aggregate_line(agg: AggregateResult, g: AggregateGroup) -> str:
+    """'城市 = 上海: sum of 名额 = 350 (3 rows; 1 row had no value: E9) [E6:E7,E10]'."""
+    keys = ", ".join(f"{name} = {format_value(v) if v is not None else '(empty)'}"
+                     for name, v in agg.keys_dict(g).items())
+    ranges, complete = agg.ranges(g)
+    text = f"{keys + ': ' if keys else ''}{agg.label} = {format_value(g.value)} ({g.rows} row(s)"
+    if g.missing:
+        cells = agg.missing_cells(g)
+        more = ", …" if g.missing > len(cells) else ""
+        text += f"; {g.missing} row(s) had no value in {agg.plan.column.name}: {', '.join(cells)}{more}"
+    text += ")"
+    if ranges:
+        text += f" [{','.join(ranges)}{'' if complete else ', the filtered rows within'}]"
+    return text
+
+
+def _aggregate_text(agg: AggregateResult) -> str:
+    t, total = agg.table, agg.total
+    where = "; ".join(f"{f.column} {f.op} {f.value!r}" for f in agg.filters)
+    head = f"Table {t.name}: {agg.label}"
+    if agg.grouped:
+        head += f" by {', '.join(c.name for c in agg.plan.group_by)}, {agg.n_groups} group(s)"
+        if agg.truncated:
+            head += f", showing {len(agg.groups)}"
+    head += f" (filters: {where})" if where else " (all rows)"
+    lines = [head + ":"]
+    if agg.grouped:
+        lines += [f"- {aggregate_line(agg, g)}" for g in agg.groups]
+        lines.append(f"Overall: {aggregate_line(agg, total)}")
+    else:
+        lines.append(f"- {aggregate_line(agg, total)}")
+    lines.append(f"Cells: {agg.cite(total)}")
+    return "\n".join(lines)
 
 
 def _fact_line(hit: FactHit, question: str) -> str:
@@ -102,6 +156,16 @@ def fact_output(result: FactQueryResult) -> ToolOutput:
         cols_only = len(tr.rows[0].cells) < len(tr.table.columns)
         cites = [c for r in tr.rows for c in row_citations(r, cols_only)]
         return ToolOutput("\n".join([head + ":"] + [row_line(r) for r in tr.rows]), cites, payload)
+    if result.status == "aggregate":
+        agg = result.aggregate
+        if not agg.total.rows:
+            matched = agg.total.missing
+            why = (f"{matched} row(s) match these filters but none has a value in '{agg.plan.column.name}'"
+                   f" (cells {', '.join(agg.missing_cells(agg.total))})" if matched
+                   else "No rows match these filters")
+            return ToolOutput(f"{why}; table '{agg.table.name}' has {agg.table.n_rows} rows; columns: "
+                              f"{', '.join(c.name for c in agg.table.columns)}.", [], payload, found=False)
+        return ToolOutput(_aggregate_text(agg), aggregate_citations(agg), payload)
     if result.status == "rows":
         head = f"No curated fact; spreadsheet rows matching the question (confidence {result.confidence:.2f}):"
         cites = [c for r in result.rows for c in row_citations(r, False)]
@@ -131,6 +195,8 @@ def offline_body(result: FactQueryResult) -> str:
             parts.append(f"{f.answer_for(q)}\n" + (f"  来源：{src}（事实 {f.id}，有效期 {validity(f)}）" if zh
                                                   else f"  Source: {src} (fact {f.id}, valid {validity(f)})"))
         return "\n".join(parts)
+    if result.status == "aggregate":
+        return fact_output(result).text
     rows = result.rows if result.status == "rows" else (result.table.rows if result.table else [])
     head = "表格中匹配的行：" if zh else "Matching spreadsheet rows:"
     return "\n".join([head] + [row_line(r) for r in rows])

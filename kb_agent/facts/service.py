@@ -2,6 +2,8 @@
 
 ``query`` answers one question for one principal:
 - with ``table``/``filters``/``columns``: an exact table query (bound parameters, capped);
+- with ``aggregate``: count/sum/avg/min/max… of a column over the filtered rows, optionally
+  grouped, with the cells it was computed from;
 - else the best live fact above the confidence threshold (two when they conflict); a match
   that has expired (or is not valid yet) is reported as such, never served as current;
 - else the table rows that best match the question (keyword), with a row confidence.
@@ -23,6 +25,7 @@ from kb_agent.config import Settings
 from kb_agent.errors import FactError
 from kb_agent.facts.match import FactHit, FactIndex
 from kb_agent.facts.store import FactStore
+from kb_agent.facts.tables.aggregate import AggregateResult, parse_aggregate
 from kb_agent.facts.tables.db import RowHit, TableResult, TableStore
 from kb_agent.facts.tables.filters import parse_filters
 from kb_agent.facts.tables.hook import SpreadsheetHook
@@ -45,10 +48,11 @@ QUESTION_WORDS = frozenset(
 @dataclass
 class FactQueryResult:
     question: str
-    status: str  # fact | conflict | ambiguous | expired | future | table | rows | no_match
+    status: str  # fact | conflict | ambiguous | expired | future | table | aggregate | rows | no_match
     facts: list[FactHit] = field(default_factory=list)      # served (or expired/future) facts
     candidates: list[FactHit] = field(default_factory=list)  # no_match: closest live facts, for the LLM
     table: TableResult | None = None
+    aggregate: AggregateResult | None = None
     rows: list[RowHit] = field(default_factory=list)         # question-matched rows
     confidence: float = 0.0
     threshold: float = 0.0
@@ -58,6 +62,8 @@ class FactQueryResult:
     def found(self) -> bool:
         if self.status == "table":
             return bool(self.table and self.table.rows)
+        if self.status == "aggregate":
+            return bool(self.aggregate and self.aggregate.total.rows)
         return self.status in ("fact", "conflict", "rows")
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +79,8 @@ class FactQueryResult:
             out["table"] = {**self.table.table.to_dict(), "total_matches": self.table.total,
                             "truncated": self.table.truncated,
                             "rows": [r.to_dict() for r in self.table.rows]}
+        if self.aggregate is not None:
+            out["aggregate"] = self.aggregate.to_dict()
         return out
 
 
@@ -152,11 +160,11 @@ class FactService:
 
     # -- queries -------------------------------------------------------------------------
     def query(self, question: str, principal: Principal, table: str | None = None, filters: Any = None,
-              columns: list[str] | None = None, today: date | None = None) -> FactQueryResult:
+              columns: list[str] | None = None, today: date | None = None, aggregate: Any = None) -> FactQueryResult:
         today = today or date.today()
         question = (question or "").strip()
-        if table or filters or columns:
-            return self.query_table(question, principal, table, filters, columns, today)
+        if table or filters or columns or aggregate:
+            return self.query_table(question, principal, table, filters, columns, today, aggregate)
         result = self.match_facts(question, principal, today)
         if result.status in ("fact", "conflict"):
             return result
@@ -220,14 +228,20 @@ class FactService:
         return [h for c, _, h in scored if c >= best - 1e-9][:limit], best
 
     def query_table(self, question: str, principal: Principal, table: str | None, filters: Any,
-                    columns: list[str] | None, today: date) -> FactQueryResult:
+                    columns: list[str] | None, today: date, aggregate: Any = None) -> FactQueryResult:
         parsed = parse_filters(filters)
+        spec = parse_aggregate(aggregate)
         if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
             raise FactError("columns must be a list of column names")
         if table:
             info = self.tables.resolve_table(str(table), principal)
         else:
-            info = self._guess_table(question, principal, parsed, columns)
+            named = [*(columns or []), *((spec.column,) if spec and spec.column else ()),
+                     *(spec.group_by if spec else ())]
+            info = self._guess_table(question, principal, parsed, named)
+        if spec is not None:  # `columns` has no meaning for an aggregate
+            agg = self.tables.aggregate(info, parsed, spec, self.cfg.max_result_rows)
+            return FactQueryResult(question, "aggregate", aggregate=agg, confidence=1.0, threshold=0.0, today=today)
         result = self.tables.query(info, parsed, columns, self.cfg.max_result_rows)
         return FactQueryResult(question, "table", table=result, confidence=1.0, threshold=0.0, today=today)
 

@@ -102,6 +102,19 @@ def test_cli_tables_load_and_filter(cli, tmp_path):
     out = json.loads(result.stdout)
     assert [c["citation"] for r in out["table"]["rows"] for c in r["cells"]] == ["office_directory.xlsx!办公室!F6"]
 
+    # An aggregate: the sum of the training seats per format, against the rows listed by the CLI itself.
+    rows = json.loads(cli("facts", "query", "x", "--table", "training_calendar", "--json").stdout)["table"]["rows"]
+    expected: dict[str, float] = {}
+    for r in rows:
+        cells = {c["column"]: c["value"] for c in r["cells"]}
+        expected[cells["形式"]] = expected.get(cells["形式"], 0) + float(cells["名额"])
+    got = cli("facts", "query", "x", "--table", "training_calendar", "-a", "sum:名额", "-g", "形式", "--json")
+    agg = json.loads(got.stdout)["aggregate"]
+    assert {g["group"]["形式"]: g["value"] for g in agg["groups"]} == expected
+    assert agg["rows_used"] == len(rows) and agg["citation"].startswith("training_calendar.xlsx!2026上半年!")
+    bad = cli("facts", "query", "x", "--table", "training_calendar", "-a", "sum:讲师")
+    assert bad.exit_code != 0 and "Number columns: 名额" in bad.output
+
 
 def test_cli_validate_reports_file_line_field(cli, tmp_path):
     facts = tmp_path / "myfacts"

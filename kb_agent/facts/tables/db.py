@@ -22,6 +22,8 @@ from typing import Any, Iterable
 
 from kb_agent.access import Principal
 from kb_agent.errors import FactError, StoreError
+from kb_agent.facts.tables.aggregate import (Aggregate, AggregateResult, build_sql, count_groups_sql,
+                                             group_from_row, plan)
 from kb_agent.facts.tables.detect import Table
 from kb_agent.facts.tables.filters import Filter, build_where
 from kb_agent.glossary.model import normalize_key
@@ -238,6 +240,22 @@ class TableStore:
             rows = self._db.execute(f"SELECT row_num, {select} FROM t{table.id}{where} ORDER BY row_num LIMIT ?",
                                     (*params, limit)).fetchall()
         return TableResult(table, [_hit(table, cols, r) for r in rows], total)
+
+    def aggregate(self, table: TableInfo, filters: list[Filter], spec: Aggregate, max_groups: int) -> AggregateResult:
+        """``spec`` over the rows matching every filter, computed in SQLite (bound parameters only):
+        the whole result, and per group (at most ``spec.limit`` or ``max_groups``) when grouped."""
+        p = plan(table, spec)
+        where, params = build_where(table, filters)
+        total_sql, total_params = build_sql(table, p, where, params, grouped=False, limit=None)
+        with self._lock:
+            total = group_from_row(self._db.execute(total_sql, total_params).fetchone(), 0)
+            groups, n_groups = [], 0
+            if p.group_by:
+                limit = min(spec.limit or max_groups, max_groups)
+                sql, args = build_sql(table, p, where, params, grouped=True, limit=limit)
+                groups = [group_from_row(r, len(p.group_by)) for r in self._db.execute(sql, args).fetchall()]
+                n_groups = self._db.execute(count_groups_sql(table, p, where), params).fetchone()[0]
+        return AggregateResult(table, p, list(filters), total, groups, n_groups)
 
     def rows(self, table: TableInfo, row_nums: list[int]) -> list[RowHit]:
         if not row_nums:

@@ -22,6 +22,9 @@ MAX_COLUMNS = 999
 _NUMBER = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$|^[+-]?\.\d+$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _TOTAL = re.compile(r"^(合计|总计|小计|总和|grand\s*total|sub\s*-?total|total)s?[:：]?$", re.IGNORECASE)
+#: Cell texts that mean "no value" (compared lower-case, after display() collapsed whitespace): they
+#: do not count against a column's type, and aggregates count them as rows without a value.
+NA_TEXTS = ("na", "n/a", "n.a.", "#n/a", "null", "none", "nan", "-", "--", "—", "–", "?", "tbd", "不适用", "暂无")
 _PIVOT_HEADER = re.compile(r"^(row labels|column labels|行标签|列标签|sum of .+|count of .+|求和项[:：].+|计数项[:：].+)$",
                            re.IGNORECASE)
 
@@ -222,7 +225,7 @@ def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
 
 
 def _infer_type(values: list[Any]) -> str:
-    filled = [v for v in values if display(v)]
+    filled = [v for v in values if display(v) and display(v).lower() not in NA_TEXTS]
     if not filled:
         return "text"
     for kind, conv in (("date", as_date), ("number", as_number)):
