@@ -55,11 +55,12 @@ def row_line(row: RowHit) -> str:
 
 
 def aggregate_citations(agg: AggregateResult) -> list[Citation]:
-    """One citation per group shown (or one for an ungrouped result): the cells it was computed
-    from, the rows used and the filters applied."""
+    """One citation per group shown, then one for the overall result (the only one when
+    ungrouped): the cells it was computed from, the rows used and the filters applied. The
+    overall figure is cited too, as the model reads it and may state it."""
     t = agg.table
     out = []
-    for g in (agg.groups if agg.grouped else [agg.total]):
+    for g in ([*agg.groups, agg.total] if agg.grouped else [agg.total]):
         if not g.rows:
             continue
         ranges, complete = agg.ranges(g)
@@ -68,7 +69,7 @@ def aggregate_citations(agg: AggregateResult) -> list[Citation]:
             "kind": "sheet", "sheet": t.sheet, "cell_range": bounding, "ranges": ranges,
             "ranges_complete": complete, "label": f"{t.sheet}!{bounding}", "ref": agg.cite(g),
             "rows_used": g.rows, "missing": g.missing, "filters": [f.to_dict() for f in agg.filters]},
-            text=aggregate_line(agg, g), kind="table"))
+            text=("Overall: " if g is agg.total and agg.grouped else "") + aggregate_line(agg, g), kind="table"))
     return out
 
 

@@ -200,7 +200,8 @@ def test_group_by_one_column_with_filters(orders, func):
     d = fact_json(r)
     assert d["aggregate"]["filters"] == [{"column": "Date", "op": "between", "value": ["2026-02", "2026-06"]}]
     assert [g["group"] for g in d["aggregate"]["groups"]] == [{"Office / City": k} for k in keys]
-    assert len(d["citations"]) == sum(1 for g in a.groups if g.rows)
+    assert len(d["citations"]) == sum(1 for g in a.groups if g.rows) + 1   # the groups, then the overall figure
+    assert d["citations"][-1]["text"].startswith("Overall: ") and d["citations"][-1]["locator"]["rows_used"] == a.total.rows
     assert all(c["locator"]["filters"] == d["aggregate"]["filters"] for c in d["citations"])
 
 
