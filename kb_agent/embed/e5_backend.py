@@ -33,6 +33,13 @@ _VARIANTS = ("original", "enpt")
 SINGLE_THREAD_TOKENS = 64
 
 
+#: Loaded (tokenizer, model, max content tokens) by (variant, device, dtype, compile): the model
+#: is read-only at inference, so every embedder of a process shares it (a web server's chat and
+#: API, the tests' many knowledge bases) instead of holding ~0.5 GB each.
+_LOADED: dict[tuple, tuple] = {}
+_LOADED_LOCK = threading.Lock()
+
+
 class E5Embedder:
     dim = 384
 
@@ -80,16 +87,20 @@ class E5Embedder:
         if torch.device(device).type == "cpu":
             threads = hw.choose_threads(self.num_threads)
             torch.set_num_threads(threads)
-        f = read_e5_file(_MODELS[self.variant])
-        tokenizer = E5Tokenizer(f.vocab)
-        try:
-            model = E5Encoder(f, dtype, device, default_attention(dtype, device, self.compile)).eval()
-        except (RuntimeError, AssertionError) as exc:   # no such device, CUDA not compiled in, ...
-            raise EmbeddingError(f"e5: cannot load the model on {device} ({exc})",
-                                 hint="check embedder.device") from exc
-        self.max_content = f.config.max_positions - 2
-        if self.compile:
-            model.forward = torch.compile(model.forward, dynamic=True)
+        key = (self.variant, str(device), str(dtype), self.compile)
+        with _LOADED_LOCK:  # one copy of the weights per process, however many knowledge bases use them
+            loaded = _LOADED.get(key)
+            if loaded is None:
+                f = read_e5_file(_MODELS[self.variant])
+                try:
+                    model = E5Encoder(f, dtype, device, default_attention(dtype, device, self.compile)).eval()
+                except (RuntimeError, AssertionError) as exc:   # no such device, CUDA not compiled in, ...
+                    raise EmbeddingError(f"e5: cannot load the model on {device} ({exc})",
+                                         hint="check embedder.device") from exc
+                if self.compile:
+                    model.forward = torch.compile(model.forward, dynamic=True)
+                loaded = _LOADED[key] = (E5Tokenizer(f.vocab), model, f.config.max_positions - 2)
+        tokenizer, model, self.max_content = loaded
         if threads and threads > 1 and not self.compile:
             from concurrent.futures import ThreadPoolExecutor
 
