@@ -265,7 +265,7 @@ class AggregateResult:
     def cite(self, group: AggregateGroup) -> str:
         """'calendar.xlsx!Sessions!E6:E7,E9' (the cells the value was computed from)."""
         ranges, _ = self.ranges(group)
-        return f"{self.table.source.rsplit('/', 1)[-1]}!{self.table.sheet}!{','.join(ranges)}" if ranges else ""
+        return self.table.cite(",".join(ranges)) if ranges else ""
 
     def keys_dict(self, group: AggregateGroup) -> dict[str, Any]:
         return {c.name: k for c, k in zip(self.plan.group_by, group.keys)}

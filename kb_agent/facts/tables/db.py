@@ -64,6 +64,10 @@ class TableInfo:
             cols += f", … ({len(self.columns) - max_columns} more columns)"
         return f"{self.name} [{self.n_rows} rows]: {cols}"
 
+    def cite(self, ref: str) -> str:
+        """'offices.xlsx!Offices!C3' for the cell(s) ``ref`` of this table's sheet."""
+        return f"{self.source.rsplit('/', 1)[-1]}!{self.sheet}!{ref}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "sheet": self.sheet, "rows": self.n_rows,
                 "columns": [{"name": c.name, "type": c.type, "letter": c.letter} for c in self.columns]}
@@ -89,7 +93,7 @@ class RowHit:
 
     def cite(self, cell: Cell | None = None) -> str:
         """'tables/offices.xlsx!Offices!C3' (a cell) or '...!A3:F3' (the row)."""
-        return f"{self.table.source.rsplit('/', 1)[-1]}!{self.table.sheet}!{cell.ref if cell else self.range_ref}"
+        return self.table.cite(cell.ref if cell else self.range_ref)
 
     def to_dict(self) -> dict[str, Any]:
         return {"table": self.table.name, "row": self.row_num, "citation": self.cite(),
