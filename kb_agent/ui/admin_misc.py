@@ -50,10 +50,10 @@ def build_usage_tab(ctx: WebContext):
                  q.tools or "—", "yes" if q.answered else "no", q.flags.replace(",", ", ") or "—"]
                 for q in ctx.kb.usage.recent_questions(100)]
         why = ", ".join(f"{html.escape(k)} {n}" for k, n in kinds.most_common())
+        flags = (f' · <span id="kb-usage-flagged"><b>{flagged}</b> answer(s) flagged by the source check '
+                 f'({why})</span>' if flagged else "")
         stat = (f'<div class="kb-stat" id="kb-usage-stat"><b>{total}</b> question(s) asked · '
-                f'<b>{rate:.0%}</b> with no answer found · '
-                f'<span id="kb-usage-flagged"><b>{flagged}</b> answer(s) flagged by the source check'
-                f'{f" ({why})" if why else ""}</span></div>')
+                f'<b>{rate:.0%}</b> with no answer found{flags}</div>')
         return stat, table_or_empty(rows, 7)
 
     with gr.Tab("Usage · 使用情况", id="usage"):
