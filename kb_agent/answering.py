@@ -14,6 +14,8 @@ from typing import Any, Iterator, Literal, Sequence
 from kb_agent.access import LOCAL_ADMIN, Principal
 from kb_agent.config import Settings
 from kb_agent.errors import InputError, KBError, LLMError
+from kb_agent.grounding import NOTICE as GROUNDING_NOTICE
+from kb_agent.grounding import Grounding, all_failed, check, evidence_of, mark
 from kb_agent.i18n import language_of
 from kb_agent.kb import KnowledgeBase
 from kb_agent.tooling import Citation, ToolEvent, TurnRecorder
@@ -25,6 +27,13 @@ Mode = Literal["offline", "llm"]
 CAP_NOTICE = {
     "zh": "（已达到本轮允许的模型调用上限 {n} 次，回答可能不完整。）",
     "en": "(Stopped after the per-turn limit of {n} model calls; the answer may be incomplete.)",
+}
+
+#: Shown instead of a model's answer none of whose claims the sources support.
+UNVERIFIED = {
+    "zh": "模型给出的回答无法在检索到的来源中核实，因此不予显示。以下是找到的来源，请直接查阅。",
+    "en": "The model's answer could not be verified against the sources it was given, so it is not "
+          "shown. The sources found are listed below; please read them directly.",
 }
 
 
@@ -40,6 +49,7 @@ class Answer:
     route: str | None = None          # offline: which route answered
     hit_call_cap: bool = False
     terms: dict[str, Any] = field(default_factory=dict)
+    grounding: Grounding | None = None  # LLM mode: the check of the model's text against the evidence
 
     @property
     def tool_calls(self) -> list[dict[str, Any]]:
@@ -58,12 +68,15 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "terms": self.terms,
             "hit_call_cap": self.hit_call_cap,
+            "grounding": self.grounding.to_dict() if self.grounding is not None else None,
         }
 
 
 @dataclass
 class AnswerUpdate:
-    """A snapshot while answering: the text so far and the tool calls made so far."""
+    """A snapshot while answering: the text so far and the tool calls made so far. In LLM mode
+    the text stays empty until the answer is complete and checked against its sources (the
+    tool calls show the progress): nobody reads a claim before it is checked."""
 
     text: str
     events: list[ToolEvent]
@@ -173,8 +186,11 @@ class Answerer:
         messages.append(Message(role="user", content=question))
         response: list = []
         try:
+            seen = -1
             for response in assistant.run(messages=messages, lang=lang):
-                yield AnswerUpdate(_final_text(response), list(recorder.events))
+                if len(recorder.events) != seen:  # the text is held back until it is checked
+                    seen = len(recorder.events)
+                    yield AnswerUpdate("", list(recorder.events))
         except ModelServiceError as exc:
             log.warning("model service error", exc_info=True)
             raise unavailable(self.settings, exc) from exc
@@ -187,22 +203,43 @@ class Answerer:
             raise
         last = response[-1] if response else None
         hit_cap = bool(last is not None and (last.role == FUNCTION or (last.role == ASSISTANT and last.function_call)))
-        text = _final_text(response)
+        text, grounding = checked_text(_final_text(response), recorder.evidence, question, lang)
         if hit_cap:
             text = (text + "\n\n" if text else "") + CAP_NOTICE[lang].format(n=self.settings.agent.max_llm_calls_per_turn)
         found = any(e.output.found for e in recorder.events) or not recorder.events
+        if grounding is not None and all_failed(grounding):
+            found = False
         answer = Answer(question, text, "llm", lang, list(recorder.events), recorder.citations,
-                        found=found, hit_call_cap=hit_cap, terms=self.kb.understand(question).to_dict())
+                        found=found, hit_call_cap=hit_cap, terms=self.kb.understand(question).to_dict(),
+                        grounding=grounding)
         self.kb.usage.record_unknown_terms(tuple(answer.terms.get("unknown_terms", ())), question)
         self._log(principal, answer)
         yield AnswerUpdate(text, list(recorder.events), done=True, answer=answer)
 
     def _log(self, principal: Principal, answer: Answer) -> None:
         try:
+            flags = [f.kind for f in answer.grounding.failures] if answer.grounding else []
             self.kb.usage.record_question(principal.name, answer.question, answer.mode,
-                                          [e.name for e in answer.events], answer.found)
+                                          [e.name for e in answer.events], answer.found, flags)
         except Exception:  # the usage log must never break answering
             log.warning("could not write the usage log", exc_info=True)
+
+
+def checked_text(text: str, evidence: Sequence[Citation], question: str, lang: str) -> tuple[str, Grounding | None]:
+    """The model's final text as people may read it, and the grounding check behind it: what
+    failed is marked or removed under a notice; an answer none of whose claims hold is replaced
+    by :data:`UNVERIFIED` (the sources are still listed under it), or by the offline "not found"
+    answer when the turn found no source at all."""
+    from kb_agent.router import NOT_FOUND
+
+    if not text:
+        return text, None
+    grounding = check(text, evidence_of(evidence), question=question)
+    if grounding.ok:
+        return text, grounding
+    if all_failed(grounding):
+        return (UNVERIFIED if evidence else NOT_FOUND)[lang], grounding
+    return f"{GROUNDING_NOTICE[lang]}\n\n{mark(text, grounding)}", grounding
 
 
 def _final_text(response: list) -> str:

@@ -103,6 +103,11 @@ class TurnRecorder:
             self.events.append(event)
 
     @property
+    def evidence(self) -> list[Citation]:
+        """Every citation of the turn, in number order (a passage returned twice has two numbers)."""
+        return [c for ev in self.events for c in ev.output.citations]
+
+    @property
     def citations(self) -> list[Citation]:
         seen, out = set(), []
         for ev in self.events:

@@ -106,6 +106,7 @@ class Citation(_Shape):
     locator: dict[str, Any] = Field(description="Always 'kind' and 'label', plus the fields of its kind.")
     text: str
     score: float | None = None
+    number: int | None = Field(None, description="LLM mode: the evidence number the answer cites it by, [n].")
 
 
 class AskResponse(_Shape):
@@ -119,6 +120,9 @@ class AskResponse(_Shape):
     citations: list[Citation]
     terms: dict[str, Any]
     hit_call_cap: bool
+    grounding: dict[str, Any] | None = Field(
+        None, description="LLM mode: the check of the model's text against its sources: ok, checked, failures "
+                          "(kind, text, sentence, span, detail). See docs/cli-json.md.")
 
 
 class SearchHit(_Shape):

@@ -117,9 +117,10 @@ def _chunk(completion_id: str, created: int, delta: dict[str, Any], finish: str 
 
 def sse_chunks(answerer: Answerer, question: str, caller: ApiCaller, history: list[dict[str, str]],
                completion_id: str, created: int) -> Iterator[str]:
-    """The answer as OpenAI stream chunks. The text streams as it grows; when the model starts
-    over after a tool call, the new text follows on a new paragraph (sent text is never taken
-    back). The last chunk carries the footnotes, ``citations`` and ``finish_reason``."""
+    """The answer as OpenAI stream chunks. The text is sent as the answerer releases it (in LLM
+    mode all at once, when it has been checked against its sources); text that does not continue
+    what was sent follows on a new paragraph (sent text is never taken back). The last chunk
+    carries the footnotes, ``citations`` and ``finish_reason``."""
     yield _chunk(completion_id, created, {"role": "assistant", "content": ""})
     segment = ""
     try:

@@ -107,7 +107,7 @@ def _turn(ctx: WebContext, question: str, chat: list, history: list,
             if not update.done and now - last_sent < STREAM_INTERVAL_S:
                 continue  # coalesce token bursts: each update re-sends the turn to the browser
             last_sent = now
-            text = _strip_offline_notice(update.text)
+            text = _strip_offline_notice(update.text) or ("" if update.done else "…")  # LLM text comes checked, at the end
             citations = update.answer.citations if update.done and update.answer else None
             yield "", chat + answer_messages(text, update.events, lang, citations), history
         answer_text = _strip_offline_notice(final.text) if final else ""

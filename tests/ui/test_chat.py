@@ -62,7 +62,7 @@ def _llm_app(start_app, server_url: str):
     return start_app(llm="openai", openai={"model_server": server_url, "model": "fake"})
 
 
-def test_fake_llm_drives_tool_calls_and_streams(start_app, browser):
+def test_fake_llm_drives_tool_calls_and_the_answer_is_checked_before_it_shows(start_app, browser):
     from tests.fakellm import FakeLLM
 
     llm = FakeLLM(chunk_chars=3, delay_s=0.06).start()
@@ -73,12 +73,13 @@ def test_fake_llm_drives_tool_calls_and_streams(start_app, browser):
         page = browser.new_page(viewport={"width": 1200, "height": 900})
         sign_in(page, app.url, "alice")
         assert page.locator("#kb-offline-banner").count() == 0
+        # The model's text is checked against the sources before anyone reads it: the chat shows
+        # the tool step while the model writes, then the whole checked answer, never a part of it.
+        page.evaluate("""() => { window.kbPartial = false;
+            new MutationObserver(() => { const t = document.querySelector('#kb-chat').innerText;
+                if (t.includes('AM 在公司') && !t.includes('订单跟进')) window.kbPartial = true; })
+              .observe(document.querySelector('#kb-chat'), {subtree: true, childList: true, characterData: true}); }""")
         ask(page, "AM是什么意思？")
-        # Streaming: the answer is seen growing before it is complete.
-        seen_partial = page.wait_for_function(
-            """(full) => { const t = document.querySelector('#kb-chat').innerText;
-                 return t.includes('AM 在公司') && !t.includes('订单跟进'); }""", arg=answer, timeout=30_000)
-        assert seen_partial
         page.get_by_text("订单跟进").first.wait_for(timeout=30_000)
         step = page.get_by_text(re.compile("查询术语表 · glossary_lookup")).first
         assert step.is_visible()
@@ -86,8 +87,19 @@ def test_fake_llm_drives_tool_calls_and_streams(start_app, browser):
         step.click()  # expand the collapsible step: arguments and result
         page.get_by_text('glossary_lookup(term="AM")').first.wait_for(timeout=10_000)
         shot(page, "chat_llm_tool_step.png")
+        assert page.evaluate("window.kbPartial") is False
         # The model was shown the tool result (the glossary entry), as Qwen-Agent sends it.
         assert any("Account Manager" in str(r["messages"]) for r in llm.requests[1:])
+        assert page.locator("text=未能在引用来源中核实").count() == 0   # a faithful answer: no notice
+
+        # A figure the glossary does not hold is marked, under the notice.
+        llm.enqueue(Call("glossary_lookup", {"term": "AM"}),
+                    Say("AM 是客户经理（Account Manager），属于销售部 [1]。AM 每月拜访每位客户 12 次。"))
+        ask(page, "AM每月拜访客户几次？")
+        page.get_by_text("未能在引用来源中核实").first.wait_for(timeout=30_000)
+        last = page.locator("#kb-chat .message").last.inner_text()
+        assert "12 次" in last and "未在来源中找到" in last, last
+        shot(page, "chat_llm_flagged.png")
         page.close()
     finally:
         llm.stop()
