@@ -8,7 +8,7 @@ from kb_agent.facts.match import FactHit
 from kb_agent.facts.model import Fact
 from kb_agent.facts.service import FactQueryResult
 from kb_agent.facts.tables.aggregate import AggregateGroup, AggregateResult, format_value
-from kb_agent.facts.tables.db import RowHit
+from kb_agent.facts.tables.db import RowHit, TableInfo
 from kb_agent.i18n import language_of
 from kb_agent.tooling import Citation, ToolOutput
 
@@ -34,14 +34,19 @@ def fact_citation(hit: FactHit, question: str) -> Citation:
                     text=f.answer_for(question), score=hit.confidence, kind="fact")
 
 
+def _label(t: TableInfo, ref: str) -> str:
+    """'Sheet!B3', or 'Pivot!B3 (pivot)' for a pivot table's cells."""
+    return f"{t.sheet}!{ref}" + (" (pivot)" if t.pivot else "")
+
+
 def row_citations(row: RowHit, columns_only: bool) -> list[Citation]:
     t = row.table
     if columns_only:
         return [Citation(source=t.source, locator={"kind": "sheet", "sheet": t.sheet, "cell_range": c.ref,
-                                                   "label": f"{t.sheet}!{c.ref}", "ref": row.cite(c)},
+                                                   "label": _label(t, c.ref), "ref": row.cite(c), "pivot": t.pivot},
                          text=f"{c.column}: {c.text}", kind="table") for c in row.cells]
     return [Citation(source=t.source, locator={"kind": "sheet", "sheet": t.sheet, "cell_range": row.range_ref,
-                                               "label": f"{t.sheet}!{row.range_ref}", "ref": row.cite()},
+                                               "label": _label(t, row.range_ref), "ref": row.cite(), "pivot": t.pivot},
                      text=row_text(row), score=row.score or None, kind="table")]
 
 
@@ -51,7 +56,7 @@ def row_text(row: RowHit) -> str:
 
 def row_line(row: RowHit) -> str:
     cells = "; ".join(f"{c.column}: {c.text} [{c.ref}]" for c in row.cells if c.text)
-    return f"- {row.cite()} — {cells}"
+    return f"- {row.cite()}{' (pivot)' if row.table.pivot else ''} — {cells}"
 
 
 def aggregate_citations(agg: AggregateResult) -> list[Citation]:
@@ -67,7 +72,7 @@ def aggregate_citations(agg: AggregateResult) -> list[Citation]:
         bounding = agg.bounding(g)
         out.append(Citation(source=t.source, locator={
             "kind": "sheet", "sheet": t.sheet, "cell_range": bounding, "ranges": ranges,
-            "ranges_complete": complete, "label": f"{t.sheet}!{bounding}", "ref": agg.cite(g),
+            "ranges_complete": complete, "label": _label(t, bounding), "ref": agg.cite(g), "pivot": t.pivot,
             "rows_used": g.rows, "missing": g.missing, "filters": [f.to_dict() for f in agg.filters]},
             text=("Overall: " if g is agg.total and agg.grouped else "") + aggregate_line(agg, g), kind="table"))
     return out
@@ -92,7 +97,7 @@ def aggregate_line(agg: AggregateResult, g: AggregateGroup) -> str:
 def _aggregate_text(agg: AggregateResult) -> str:
     t, total = agg.table, agg.total
     where = "; ".join(f"{f.column} {f.op} {f.value!r}" for f in agg.filters)
-    head = f"Table {t.name}: {agg.label}"
+    head = f"Table {t.title}: {agg.label}"
     if agg.grouped:
         head += f" by {', '.join(c.name for c in agg.plan.group_by)}, {agg.n_groups} group(s)"
         if agg.truncated:
@@ -151,7 +156,7 @@ def fact_output(result: FactQueryResult) -> ToolOutput:
             return ToolOutput(f"No rows in table '{tr.table.name}' match these filters "
                               f"(the table has {tr.table.n_rows} rows; columns: "
                               f"{', '.join(c.name for c in tr.table.columns)}).", [], payload, found=False)
-        head = f"Table {tr.table.name}: {tr.total} matching row(s)"
+        head = f"Table {tr.table.title}: {tr.total} matching row(s)"
         if tr.truncated:
             head += f", showing the first {len(tr.rows)} (narrow the filters to see others)"
         cols_only = len(tr.rows[0].cells) < len(tr.table.columns)
@@ -181,8 +186,40 @@ def fact_output(result: FactQueryResult) -> ToolOutput:
     return ToolOutput(text, [], payload, found=False)  # no citations: nothing was found
 
 
-def offline_body(result: FactQueryResult) -> str:
-    """The answer shown by the offline router (no LLM): the fact or the rows, with sources."""
+_FUNCTION_ZH = {"count": "计数", "count_distinct": "不同值个数", "sum": "合计", "avg": "平均值", "min": "最小值",
+                "max": "最大值"}
+
+
+def calculation_summary(agg: AggregateResult, zh: bool) -> str:
+    """One line in the asker's language saying what was computed and which rows were counted:
+    the filters, the rows used and the empty or NA cells skipped."""
+    p, total, t = agg.plan, agg.total, agg.table
+    column = p.column.name if p.column else ("行" if zh else "rows")
+    where = "; ".join(f"{f.column} {f.op} {f.value}" for f in agg.filters)
+    skipped = ", ".join(agg.missing_cells(total)) + (", …" if total.missing > len(agg.missing_cells(total)) else "")
+    if zh:
+        line = f"根据表格 {t.title} 计算：{column} 的{_FUNCTION_ZH[p.spec.function]}"
+        if p.group_by:
+            line += f"，按 {'、'.join(c.name for c in p.group_by)} 分组"
+        line += f"；筛选：{where}" if where else "；全部行"
+        line += f"；计入 {total.rows} 行"
+        if total.missing:
+            line += f"，跳过 {total.missing} 个空白或 NA 单元格（{skipped}）"
+        return line + f"；单元格：{agg.cite(total) or '无'}。"
+    line = f"Calculated from table {t.title}: {agg.label}"
+    if p.group_by:
+        line += f" by {', '.join(c.name for c in p.group_by)}"
+    line += f"; filters: {where}" if where else "; all rows"
+    line += f"; {total.rows} row(s) counted"
+    if total.missing:
+        line += f", {total.missing} empty or NA cell(s) skipped ({skipped})"
+    return line + f"; cells: {agg.cite(total) or 'none'}."
+
+
+def offline_body(result: FactQueryResult, output: ToolOutput | None = None) -> str:
+    """The answer shown by the offline router (no LLM): the fact, the rows or the calculation,
+    with sources. ``output``: the fact_query output already made for ``result`` (a calculation's
+    text is that output; making it twice costs as much as the query on a large sheet)."""
     q = result.question
     zh = language_of(q) == "zh"
     if result.status in ("fact", "conflict"):
@@ -197,7 +234,7 @@ def offline_body(result: FactQueryResult) -> str:
                                                   else f"  Source: {src} (fact {f.id}, valid {validity(f)})"))
         return "\n".join(parts)
     if result.status == "aggregate":
-        return fact_output(result).text
+        return calculation_summary(result.aggregate, zh) + "\n" + (output or fact_output(result)).text
     rows = result.rows if result.status == "rows" else (result.table.rows if result.table else [])
     head = "表格中匹配的行：" if zh else "Matching spreadsheet rows:"
     return "\n".join([head] + [row_line(r) for r in rows])

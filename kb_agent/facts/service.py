@@ -26,6 +26,7 @@ from kb_agent.errors import FactError
 from kb_agent.facts.match import FactHit, FactIndex
 from kb_agent.facts.store import FactStore
 from kb_agent.facts.tables.aggregate import AggregateResult, parse_aggregate
+from kb_agent.facts.tables.calc_question import CalcQuestion, parse_calc_question
 from kb_agent.facts.tables.db import RowHit, TableResult, TableStore
 from kb_agent.facts.tables.filters import parse_filters
 from kb_agent.facts.tables.hook import SpreadsheetHook
@@ -263,6 +264,14 @@ class FactService:
             return fitting[0]
         names = ", ".join(t.name for t in (fitting or visible)) or "(none loaded)"
         raise FactError(f"name the table to query ('table' argument); candidates: {names}")
+
+    def calculation(self, question: str, principal: Principal) -> CalcQuestion | None:
+        """The aggregate a calculation question asks of a table the principal may see, as
+        fact_query arguments (calc_question.py), or None; for the offline router."""
+        visible = self.tables.tables(principal)
+        if not visible:
+            return None
+        return parse_calc_question(question, visible, self.tables.distinct_texts, self.words())
 
     def describe_tables(self, principal: Principal) -> list[str]:
         return [t.describe() for t in self.tables.tables(principal)]

@@ -2,7 +2,7 @@
 
 Every workbook is generated here with openpyxl (or written as CSV) with the mess real ones
 have: merged title rows, two-row headers, blank rows, numbers stored as text, dates typed as
-text, total rows, repeated headers, pivot layouts."""
+text, total rows, repeated headers, pivot layouts (loaded as pivots)."""
 
 from __future__ import annotations
 
@@ -184,20 +184,23 @@ def test_csv_in_gb18030_with_semicolons_and_numbers_as_text(kb, tmp_path):
     assert r.table.rows[1].cite(r.table.rows[1].cells[0]) == "offices.csv!Sheet1!B5"  # the blank line 4 still counts
 
 
-def test_pivot_layout_and_non_tables_are_reported_not_loaded(kb, tmp_path):
+def test_pivot_layout_is_loaded_as_a_pivot_and_non_tables_are_reported(kb, tmp_path):
+    # Pivot sheets are tables too (issue #15 item 4; details in test_pivot_tables.py).
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "Pivot"
-    for row in [("Sum of Seats", None), ("Row Labels", "Total"), ("ESS", 60), ("GWS", 20), ("Grand Total", 80)]:
+    for row in [("Sum of Seats", "Column Labels"), ("Row Labels", "2026", "Grand Total"), ("ESS", 60, 60),
+                ("GWS", 20, 20), ("Grand Total", 80, 80)]:
         ws.append(row)
-    ws.cell(1, 2, "Column Labels")
     notes_ws = wb.create_sheet("Notes")
     notes_ws["A1"] = "Just a note."
     wb.save(tmp_path / "p.xlsx")
     notes = load_table(kb, tmp_path / "p.xlsx")
-    assert any("Pivot" in n and "pivot" in n for n in notes)
+    assert any("'Pivot': pivot table loaded as a table" in n for n in notes)
     assert any("Notes" in n and "no table" in n for n in notes)
-    assert kb.facts.tables.tables(LOCAL_ADMIN) == []
+    (table,) = kb.facts.tables.tables(LOCAL_ADMIN)
+    assert table.pivot and table.sheet == "Pivot" and table.n_rows == 2   # the grand total row is left out
+    assert [c.name for c in table.columns] == ["Row Labels", "Sum of Seats / 2026"]
 
 
 def test_unreadable_spreadsheet_raises_one_clear_error(kb, tmp_path):
@@ -236,6 +239,7 @@ def test_sheet_with_a_pivot_part_is_not_a_table():
 
     rows = [["City", "Seats"], ["Shanghai", 320], ["Beijing", 85]]
     assert detect_table(Sheet("Data", [list(r) for r in rows]))[0] is not None
+    # A pivot part whose cells show no pivot layout stays text only (pivot layouts: test_pivot_tables.py).
     table, reason = detect_table(Sheet("Summary", [list(r) for r in rows], pivot=True))
     assert table is None and "pivot table" in reason
 

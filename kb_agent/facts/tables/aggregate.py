@@ -229,6 +229,7 @@ class AggregateResult:
     total: AggregateGroup = field(default_factory=lambda: AggregateGroup((), None, 0, 0))
     groups: list[AggregateGroup] = field(default_factory=list)
     n_groups: int = 0
+    _ranges: dict = field(default_factory=dict, repr=False, compare=False)  # id(group) -> (group, ranges)
 
     @property
     def grouped(self) -> bool:
@@ -250,7 +251,13 @@ class AggregateResult:
         return cols[0].letter, cols[-1].letter
 
     def ranges(self, group: AggregateGroup) -> tuple[list[str], bool]:
-        return cell_ranges(group.row_nums, *self._span())
+        # Kept per group: the text, payload and citations each ask, and on a 100k-row sheet
+        # walking the row numbers again costs as much as the query (bench/table_aggregate_bench.py).
+        cached = self._ranges.get(id(group))
+        if cached is None or cached[0] is not group:
+            cached = self._ranges[id(group)] = (group, cell_ranges(group.row_nums, *self._span()))
+        ranges, complete = cached[1]
+        return list(ranges), complete
 
     def bounding(self, group: AggregateGroup) -> str:
         first, last = self._span()
@@ -280,7 +287,7 @@ class AggregateResult:
         p = self.plan
         order_by = p.group_by[int(p.order_key[1:])].name if p.order_key.startswith("k") else p.order_key
         return {"table": self.table.name, "source": self.table.source, "sheet": self.table.sheet,
-                "function": p.spec.function, "column": p.column.name if p.column else None,
+                "pivot": self.table.pivot, "function": p.spec.function, "column": p.column.name if p.column else None,
                 "column_type": p.column.type if p.column else None, "group_by": [c.name for c in p.group_by],
                 "order_by": order_by if self.grouped else None,
                 "order": ("desc" if p.descending else "asc") if self.grouped else None,

@@ -6,7 +6,8 @@ shown in the sheet), plus ``row_num`` (the sheet row, for cell citations). Colum
 identifiers in SQL come only from this store's own metadata; every value from a user or a
 model is a bound parameter. A source's tables are replaced in one transaction, so readers
 see the old tables or the new ones, never a mix. Access groups are per source and checked
-inside every read.
+inside every read. A table read from a pivot sheet is flagged (``sheets.pivot``) and says so in
+its description and citations: its values are aggregates already.
 """
 
 from __future__ import annotations
@@ -26,13 +27,15 @@ from kb_agent.facts.tables.aggregate import (Aggregate, AggregateResult, build_s
                                              group_from_row, plan)
 from kb_agent.facts.tables.detect import Table
 from kb_agent.facts.tables.filters import Filter, build_where
+from kb_agent.facts.tables.pivot import caption_field
 from kb_agent.glossary.model import normalize_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, content_hash TEXT, access_groups TEXT NOT NULL,
                                    loaded_at TEXT NOT NULL, notes TEXT NOT NULL DEFAULT '[]');
 CREATE TABLE IF NOT EXISTS sheets(id INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL, sheet TEXT NOT NULL,
-                                  name TEXT NOT NULL UNIQUE, header_rows TEXT NOT NULL, n_rows INTEGER NOT NULL);
+                                  name TEXT NOT NULL UNIQUE, header_rows TEXT NOT NULL, n_rows INTEGER NOT NULL,
+                                  pivot INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS cols(sheet_id INTEGER NOT NULL, pos INTEGER NOT NULL, letter TEXT NOT NULL,
                                 name TEXT NOT NULL, type TEXT NOT NULL, PRIMARY KEY(sheet_id, pos));
 CREATE VIRTUAL TABLE IF NOT EXISTS row_fts USING fts5(tokens, sheet_id UNINDEXED, row_num UNINDEXED);
@@ -57,12 +60,18 @@ class TableInfo:
     header_rows: str
     columns: tuple[ColumnInfo, ...]
     access_groups: tuple[str, ...]
+    pivot: bool = False  # the rendered cells of a pivot table: its values are aggregates already
+
+    @property
+    def title(self) -> str:
+        """The name, marked '(pivot)' for a pivot table, for answers and descriptions."""
+        return f"{self.name} (pivot)" if self.pivot else self.name
 
     def describe(self, max_columns: int = 25) -> str:
         cols = ", ".join(f"{c.name} ({c.type})" for c in self.columns[:max_columns])
         if len(self.columns) > max_columns:
             cols += f", … ({len(self.columns) - max_columns} more columns)"
-        return f"{self.name} [{self.n_rows} rows]: {cols}"
+        return f"{self.title} [{self.n_rows} rows]: {cols}"
 
     def cite(self, ref: str) -> str:
         """'offices.xlsx!Offices!C3' for the cell(s) ``ref`` of this table's sheet."""
@@ -70,7 +79,7 @@ class TableInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "source": self.source, "sheet": self.sheet, "rows": self.n_rows,
-                "columns": [{"name": c.name, "type": c.type, "letter": c.letter} for c in self.columns]}
+                "pivot": self.pivot, "columns": [{"name": c.name, "type": c.type, "letter": c.letter} for c in self.columns]}
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,9 @@ class TableStore:
             self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(_SCHEMA)
+            if "pivot" not in {r[1] for r in self._db.execute("PRAGMA table_info(sheets)")}:
+                # A store written before pivot sheets were loaded: add the flag (0 for its tables).
+                self._db.execute("ALTER TABLE sheets ADD COLUMN pivot INTEGER NOT NULL DEFAULT 0")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"Table database {self.path} is unusable: {exc}",
                              hint="Delete it and re-ingest; it is rebuilt from the spreadsheets.") from exc
@@ -150,8 +162,9 @@ class TableStore:
                 self._delete(source)
                 for t in tables:
                     name = f"{source}!{t.sheet}"
-                    cur = db.execute("INSERT INTO sheets(source, sheet, name, header_rows, n_rows) VALUES (?,?,?,?,?)",
-                                     (source, t.sheet, name, ",".join(map(str, t.header_rows)), len(t.rows)))
+                    cur = db.execute("INSERT INTO sheets(source, sheet, name, header_rows, n_rows, pivot) "
+                                     "VALUES (?,?,?,?,?,?)", (source, t.sheet, name, ",".join(map(str, t.header_rows)),
+                                                              len(t.rows), int(t.pivot)))
                     sid = int(cur.lastrowid)
                     db.executemany("INSERT INTO cols(sheet_id, pos, letter, name, type) VALUES (?,?,?,?,?)",
                                    [(sid, i, c.letter, c.name, c.type) for i, c in enumerate(t.columns)])
@@ -200,17 +213,18 @@ class TableStore:
         """Every table the principal may see."""
         with self._lock:
             sheets = self._db.execute(
-                "SELECT s.id, s.name, s.source, s.sheet, s.n_rows, s.header_rows, src.access_groups "
+                "SELECT s.id, s.name, s.source, s.sheet, s.n_rows, s.header_rows, src.access_groups, s.pivot "
                 "FROM sheets s JOIN sources src ON src.source = s.source ORDER BY s.name").fetchall()
             cols = self._db.execute("SELECT sheet_id, pos, letter, name, type FROM cols ORDER BY sheet_id, pos").fetchall()
         by_sheet: dict[int, list[ColumnInfo]] = {}
         for sid, pos, letter, name, kind in cols:
             by_sheet.setdefault(sid, []).append(ColumnInfo(pos, letter, name, kind))
         out = []
-        for sid, name, source, sheet, n, header_rows, groups in sheets:
+        for sid, name, source, sheet, n, header_rows, groups, pivot in sheets:
             groups = tuple(json.loads(groups))
             if principal.can_see(groups):
-                out.append(TableInfo(sid, name, source, sheet, n, header_rows, tuple(by_sheet.get(sid, ())), groups))
+                out.append(TableInfo(sid, name, source, sheet, n, header_rows, tuple(by_sheet.get(sid, ())), groups,
+                                     bool(pivot)))
         return out
 
     def sources(self) -> list[dict[str, Any]]:
@@ -261,6 +275,19 @@ class TableStore:
                 n_groups = self._db.execute(count_groups_sql(table, p, where), params).fetchone()[0]
         return AggregateResult(table, p, list(filters), total, groups, n_groups)
 
+    def distinct_texts(self, table: TableInfo, column: ColumnInfo, limit: int = 2000,
+                       max_chars: int = 80) -> list[str]:
+        """Up to ``limit`` distinct cell texts of one column (at most ``max_chars`` long), for
+        recognising values named in a question. ``table`` comes from :meth:`tables` (access
+        already checked); the identifiers come from its metadata."""
+        if column not in table.columns:
+            raise FactError(f"column '{column.name}' is not in table '{table.name}'")
+        d = f"d{column.pos}"
+        with self._lock:
+            rows = self._db.execute(f"SELECT DISTINCT {d} FROM t{table.id} WHERE {d} != '' AND length({d}) <= ? "
+                                    f"LIMIT ?", (max_chars, limit)).fetchall()
+        return [r[0] for r in rows]
+
     def rows(self, table: TableInfo, row_nums: list[int]) -> list[RowHit]:
         if not row_nums:
             return []
@@ -298,7 +325,9 @@ def resolve_column(table: TableInfo, name: str) -> ColumnInfo:
     wanted = normalize_key(str(name))
     for match in (lambda c: normalize_key(c.name) == wanted,
                   lambda c: wanted and any(normalize_key(p) == wanted for p in re.split(r"\s+/\s+|\s+", c.name)),
-                  lambda c: c.letter.casefold() == str(name).strip().casefold()):
+                  lambda c: c.letter.casefold() == str(name).strip().casefold(),
+                  # a pivot's value column by its field: "金额" for "求和项:金额" (pivot.py)
+                  lambda c: any(normalize_key(caption_field(p) or "") == wanted for p in re.split(r"\s+/\s+", c.name))):
         found = [c for c in table.columns if match(c)]
         if len(found) == 1:
             return found[0]

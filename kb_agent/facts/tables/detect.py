@@ -1,7 +1,9 @@
 """Finds the table in a sheet grid: header row (below title rows, possibly two rows), columns,
 types (numbers stored as text, dates), and the data rows with their sheet row numbers.
 
-Pure functions over the grids from read.py; every row or sheet left out gets a reason.
+Pure functions over the grids from read.py; every row or sheet left out gets a reason. A pivot
+sheet (a pivot part, or the Row Labels / Sum of … layout) is read by pivot.py instead, as a
+table marked ``pivot``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ _TOTAL = re.compile(r"^(合计|总计|小计|总和|grand\s*total|sub\s*-?total|
 #: Cell texts that mean "no value" (compared lower-case, after display() collapsed whitespace): they
 #: do not count against a column's type, and aggregates count them as rows without a value.
 NA_TEXTS = ("na", "n/a", "n.a.", "#n/a", "null", "none", "nan", "-", "--", "—", "–", "?", "tbd", "不适用", "暂无")
-_PIVOT_HEADER = re.compile(r"^(row labels|column labels|行标签|列标签|sum of .+|count of .+|求和项[:：].+|计数项[:：].+)$",
-                           re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Table:
     columns: list[Column]
     rows: list[tuple[int, list[tuple[Any, str]]]]  # (sheet row, [(typed value, display text)] per column)
     notes: list[str] = field(default_factory=list)
+    pivot: bool = False   # the rendered cells of a pivot table (aggregates), see pivot.py
 
     @property
     def first_row(self) -> int:
@@ -169,8 +170,10 @@ def _find_header(rows: list[list[Any]], width: int) -> int | None:
 
 def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
     """The table in ``sheet``, or None and why it is not one."""
-    if sheet.pivot:
-        return None, "pivot table sheet (aggregates, not records): indexed as text only"
+    from kb_agent.facts.tables.pivot import detect_pivot, is_pivot_layout  # pivot.py builds on this module
+
+    if sheet.pivot or is_pivot_layout(sheet.rows):
+        return detect_pivot(sheet)
     rows = sheet.rows
     width = max((len(_nonempty(r)) for r in rows[:200]), default=0)
     if width < 2:
@@ -179,8 +182,6 @@ def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
     if header_idx is None:
         return None, f"no header row found in the first {_SCAN_ROWS} rows"
     header = rows[header_idx]
-    if any(_PIVOT_HEADER.match(display(v)) for v in header):
-        return None, "pivot-table layout (Row Labels / Sum of …): indexed as text only"
     header_rows = [header_idx]
     nxt = rows[header_idx + 1] if header_idx + 1 < len(rows) else None
     if nxt is not None and _second_header(header, nxt, rows[header_idx + 2:]):

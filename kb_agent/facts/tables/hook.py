@@ -1,8 +1,9 @@
 """The ingestion hook that loads every ingested spreadsheet into the table store.
 
 Implements :class:`kb_agent.ingest.hooks.IngestHook`. Files under excluded folders are not
-loaded (and any earlier tables of theirs are removed). Sheets that are not tables (pivot
-tables, notes, charts) are reported in ``report`` and left to the text index.
+loaded (and any earlier tables of theirs are removed). Pivot sheets are loaded as tables marked
+as pivots (pivot.py), and the report says so; sheets that are not tables (notes, charts) are
+reported in ``report`` and left to the text index.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class SpreadsheetHook:
                 notes.append(f"sheet {sheet.name!r}: {reason}")
                 continue
             tables.append(table)
-            notes.append(f"sheet {sheet.name!r}: {len(table.rows)} rows, {len(table.columns)} columns, "
+            kind = "pivot table loaded as a table (its rendered cells; marked pivot): " if table.pivot else ""
+            notes.append(f"sheet {sheet.name!r}: {kind}{len(table.rows)} rows, {len(table.columns)} columns, "
                          f"header on row {'+'.join(map(str, table.header_rows))}")
             notes.extend(f"sheet {sheet.name!r}: {n}" for n in table.notes)
         self.store.replace_source(source, tables, metadata.get("access_groups", ("everyone",)),

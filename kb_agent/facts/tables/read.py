@@ -1,8 +1,9 @@
 """Reads spreadsheet files into plain grids: XLSX/XLSM (openpyxl), legacy XLS (xlrd), CSV.
 
 Merged cells are filled with their top-left value in every cell they cover, so a merged
-group header or a merged "city" cell spanning rows reads the same in each position. Pivot
-table sheets are flagged (``pivot=True``): their cells are aggregates, not records.
+group header or a merged "city" cell spanning rows reads the same in each position. Sheets
+with a pivot-table part are flagged (``pivot=True``): their cells are aggregates, not records,
+and pivot.py reads them.
 """
 
 from __future__ import annotations
