@@ -57,6 +57,16 @@ def numbered(citations: Iterable[Citation]) -> Iterator[tuple[int, Citation]]:
         yield (c.number if c.number is not None else i), c
 
 
+def evidence_legend(citations: Iterable[Citation]) -> str:
+    """The numbers to cite a tool's evidence by, for a tool text that does not number it itself
+    (facts, table rows, glossary entries): "Cite as: [3] facts/hr.yaml line 12; [4] …"."""
+    items = []
+    for n, c in numbered(citations):
+        where = c.locator.get("ref") or " ".join(x for x in (c.source, str(c.locator.get("label") or "")) if x)
+        items.append(f"[{n}] {where}")
+    return "Cite as: " + "; ".join(items) + "."
+
+
 @dataclass
 class ToolOutput:
     """What a tool returns: ``text`` for the model, the rest for people and programs."""
@@ -100,6 +110,8 @@ class TurnRecorder:
             self._next_number += len(out.citations)
             if out.numbered_text is not None:
                 out.text = out.numbered_text(first)
+            elif out.citations:
+                out.text = f"{out.text}\n\n{evidence_legend(out.citations)}"
             self.events.append(event)
 
     @property

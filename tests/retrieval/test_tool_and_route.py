@@ -4,6 +4,7 @@ the offline document route, and the `kb-agent search` command."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -123,3 +124,28 @@ def test_two_searches_in_one_turn_continue_the_evidence_numbering(fake_llm, make
     assert numbers == [1, 2, 3, 4], numbers
     assert got.citations[2].source == "hr/ess_training_notice.pdf"
     assert [c["number"] for c in got.to_dict()["citations"]] == [1, 2, 3, 4]
+
+
+def test_glossary_and_fact_evidence_is_numbered_in_the_text_the_model_reads(fake_llm, make_settings, chunk_store):
+    """A glossary entry and a curated fact get the turn's next numbers too, and their tool texts
+    say which number cites which source, so an answer citing them can be checked."""
+    def fact_call(request: dict) -> Call:
+        assert re.search(r"Cite as: \[1\] glossary/\S+ line \d+", last_tool_result(request)), last_tool_result(request)
+        return Call("fact_query", {"question": "ESS培训每月几次"})
+
+    def answer(request: dict) -> Say:
+        result = last_tool_result(request)
+        m = re.search(r"Cite as: \[(\d+)\] ", result)
+        assert m and int(m.group(1)) >= 2, result
+        return Say(f"ESS 培训每月两次 [{m.group(1)}]。")
+
+    fake_llm.enqueue(Call("glossary_lookup", {"term": "ESS"}), fact_call, answer)
+    settings = make_settings(llm="openai", openai={"model_server": fake_llm.url},
+                             agent={"tools": ["glossary_lookup", "fact_query"]}, embedder={"num_threads": 1})
+    from kb_agent.kb import KnowledgeBase
+    got = Answerer(settings, KnowledgeBase(settings)).ask("ESS培训每月几次？")
+    kinds = {c.number: c.kind for c in got.citations}
+    assert kinds[1] == "glossary" and "fact" in [kinds[n] for n in kinds if n >= 2], kinds
+    assert got.grounding is not None and got.grounding.ok, got.grounding.to_dict()
+    cited = int(re.search(r"\[(\d+)\]", got.answer).group(1))
+    assert kinds[cited] == "fact" and "两次" in next(c.text for c in got.citations if c.number == cited)
