@@ -134,3 +134,29 @@ def test_the_grounding_object_in_ask_json(fake_llm, cli, chunk_store):
     failures = out["grounding"]["failures"]
     assert [f["kind"] for f in failures] == ["number"] and failures[0]["text"] == "55"
     assert out["answer"].startswith(NOTICE["en"]) and UNSUPPORTED_MARK in out["answer"]
+
+
+def test_eval_answers_reports_flagged_answers_and_fabricated_citations(fake_llm, cli, chunk_store, tmp_path):
+    """`kb-agent eval --answers` answers each question through the (scripted) model and counts
+    what the check found: one faithful answer, one citing evidence [9] that no tool returned."""
+    items = tmp_path / "answers.jsonl"
+    items.write_text('{"id": "sl500", "question": "How fast is the SL-500?", "kind": "doc", '
+                     '"expected_source": "products/springlake_sl500_training.pptx"}\n'
+                     '{"id": "ess", "question": "ESS培训每月几次？", "kind": "doc", '
+                     '"expected_source": "hr/ess_training_notice.pdf"}\n', encoding="utf-8")
+    fake_llm.enqueue(SL500, say("The SL-500 prints 40 pages per minute [{n}].", *SLIDE),
+                     ESS, say("ESS 培训每月两次 [{n}]。报名方式见 [9]。", *PAGE))
+    env = {"KB_AGENT_LLM": "openai", "KB_AGENT_OPENAI__MODEL_SERVER": fake_llm.url,
+           "KB_AGENT_AGENT__TOOLS": json.dumps(["doc_retrieve"]), "KB_AGENT_EMBEDDER__NUM_THREADS": "1"}
+    result = cli("eval", "--answers", "--no-route", "--json", str(items), env=env)
+    assert result.exit_code == 0, result.output
+    a = json.loads(result.stdout)["answers"]
+    assert (a["n"], a["checked"], a["errors"]) == (2, 2, 0)
+    assert a["flagged"] == 0.5 and a["withheld"] == 0.0
+    assert a["citations_written"] == 3 and a["citations_fabricated"] == 1
+    assert a["fabricated_citation_rate"] == round(1 / 3, 4) and a["failures_by_kind"].get("citation") == 1
+    by_id = {r["id"]: r for r in a["results"]}
+    assert by_id["sl500"]["flags"] == [] and by_id["ess"]["citations_fabricated"] == [9]
+
+    offline = cli("eval", "--answers", str(items))
+    assert offline.exit_code != 0 and "configure one first" in offline.output
