@@ -122,3 +122,33 @@ def test_json_api_refusals_and_openapi(start_app, key_for):
         keyed(app, "kbk_guess").get("/api/openapi.json")
     r = keyed(app, key_for(app, "alice")).post("/api/glossary/lookup", json={"term": "AM"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+
+
+def test_api_answers_carry_the_grounding_check(start_app, key_for):
+    """With a model configured, what /api/ask and /v1/chat/completions return has been checked:
+    an invented figure is marked, an invented link removed, and the JSON says what failed."""
+    from kb_agent.grounding import LINK_REMOVED, UNSUPPORTED_MARK
+    from tests.fakellm import Call, FakeLLM, Say
+
+    llm = FakeLLM().start()
+    try:
+        app = start_app(docs=True, llm="openai", openai={"model_server": llm.url, "model": "fake"})
+        alice = keyed(app, key_for(app, "alice"))
+        fabricated = ("Customers may return a Springlake printer within 45 days of delivery [1]. "
+                      "The account manager files the return request in the service portal [1]. "
+                      "Use the form at https://returns.example.com/form [1].")
+        search = Call("doc_retrieve", {"query": "return window Springlake printer"})
+        llm.enqueue(search, Say(fabricated))
+        asked = alice.post("/api/ask", json={"question": RETURNS}).json()
+        kinds = sorted({f["kind"] for f in asked["grounding"]["failures"]})
+        assert kinds == ["number", "url"], asked["grounding"]
+        assert "returns.example.com" not in asked["answer"] and LINK_REMOVED in asked["answer"]
+        assert UNSUPPORTED_MARK in asked["answer"] and "service portal [1]" in asked["answer"]
+
+        llm.enqueue(search, Say(fabricated))
+        chat = alice.post("/v1/chat/completions", json={"model": "kb-agent", "messages": [
+            {"role": "user", "content": RETURNS}]}).json()
+        text = chat["choices"][0]["message"]["content"]
+        assert "returns.example.com" not in text and UNSUPPORTED_MARK in text
+    finally:
+        llm.stop()
