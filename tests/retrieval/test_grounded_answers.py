@@ -98,6 +98,35 @@ def test_chinese_faithful_multi_tool_answer_has_no_flags(fake_llm, make_settings
     assert [c.number for c in got.citations][:1] == [1] and got.answer.startswith("AM 是客户经理")
 
 
+
+@MODES
+def test_glossary_fact_and_passage_answer_citing_each_by_number_has_no_flags(fake_llm, make_settings, chunk_store, raw):
+    """Three tools, one numbering: the glossary entry, the curated fact and the passage are each
+    cited by the number their tool text gave them, and the check finds nothing to flag."""
+    def cite_as(result: str) -> int:
+        return int(re.search(r"Cite as: \[(\d+)\]", result).group(1))
+
+    seen: dict[str, int] = {}
+
+    def after_glossary(request: dict) -> Call:
+        seen["term"] = cite_as(last_tool_result(request))
+        return Call("fact_query", {"question": "ESS培训每月几次？"})
+
+    def after_fact(request: dict) -> Call:
+        seen["fact"] = cite_as(last_tool_result(request))
+        return ESS
+
+    def answer(request: dict) -> Say:
+        n = number_of(last_tool_result(request), *PAGE)
+        return Say(f"ESS 是员工自助服务 [{seen['term']}]。ESS 培训每月两次，在每月第一个和第三个星期三 "
+                   f"14:00–16:00 举行 [{seen['fact']}]。地点是上海总部 8 楼培训室 3 [{n}]。")
+    got = ask(fake_llm, make_settings, raw, "ESS是什么？培训每月几次，在哪里？", Call("glossary_lookup", {"term": "ESS"}),
+              after_glossary, after_fact, answer, tools=("glossary_lookup", "fact_query", "doc_retrieve"))
+    assert seen["term"] == 1 and seen["fact"] > 1, seen
+    assert got.grounding.ok, got.grounding.to_dict()
+    kinds = {c.number: c.kind for e in got.events for c in e.output.citations}
+    assert kinds[seen["term"]] == "glossary" and kinds[seen["fact"]] == "fact"
+
 @MODES
 def test_chinese_wrong_figure_is_marked_and_an_answer_with_nothing_true_is_withheld(fake_llm, make_settings,
                                                                                    chunk_store, raw):
