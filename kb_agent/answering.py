@@ -14,6 +14,7 @@ from typing import Any, Iterator, Literal, Sequence
 from kb_agent.access import LOCAL_ADMIN, Principal
 from kb_agent.config import Settings
 from kb_agent.errors import InputError, KBError, LLMError
+from kb_agent.followup import FollowUp, resolve
 from kb_agent.grounding import NOTICE as GROUNDING_NOTICE
 from kb_agent.grounding import Grounding, all_failed, check, evidence_of, mark
 from kb_agent.i18n import language_of
@@ -28,6 +29,9 @@ CAP_NOTICE = {
     "zh": "（已达到本轮允许的模型调用上限 {n} 次，回答可能不完整。）",
     "en": "(Stopped after the per-turn limit of {n} model calls; the answer may be incomplete.)",
 }
+
+#: Shown above an offline answer to a follow-up question, so the reader sees what was looked up.
+UNDERSTOOD_AS = {"zh": "（按上文理解为：{q}）", "en": "(Read with the earlier question as: {q})"}
 
 #: Shown instead of a model's answer none of whose claims the sources support.
 UNVERIFIED = {
@@ -50,6 +54,7 @@ class Answer:
     hit_call_cap: bool = False
     terms: dict[str, Any] = field(default_factory=dict)
     grounding: Grounding | None = None  # LLM mode: the check of the model's text against the evidence
+    followup: FollowUp | None = None    # offline: the question as resolved against the earlier turns
 
     @property
     def tool_calls(self) -> list[dict[str, Any]]:
@@ -69,6 +74,7 @@ class Answer:
             "terms": self.terms,
             "hit_call_cap": self.hit_call_cap,
             "grounding": self.grounding.to_dict() if self.grounding is not None else None,
+            "followup": self.followup.to_dict() if self.followup is not None else None,
         }
 
 
@@ -135,27 +141,32 @@ class Answerer:
                history: Sequence[dict[str, str]] = ()) -> Iterator[AnswerUpdate]:
         question = check_question(question, self.settings.agent.max_question_chars)
         if self.mode == "offline":
-            answer = self._offline(question, principal)
+            answer = self._offline(question, principal, history)
             yield AnswerUpdate(answer.answer, answer.events, done=True, answer=answer)
         else:
             yield from self._llm(question, principal, history)
 
     # -- offline ---------------------------------------------------------------------------
-    def _offline(self, question: str, principal: Principal) -> Answer:
+    def _offline(self, question: str, principal: Principal, history: Sequence[dict[str, str]] = ()) -> Answer:
         from kb_agent.router import NOT_FOUND, NOTICE, route
 
         lang = language_of(question, self.settings.agent.language)
-        routed, terms = route(question, self.kb, principal)
+        earlier = [m["content"] for m in plain_history(history, self.settings.agent.max_question_chars)
+                   if m["role"] == "user"]
+        follow = resolve(question, earlier, lambda q: [m.text for m, _ in self.kb.understand(q).chosen])
+        routed, terms = route(follow.question, self.kb, principal)
+        notice = NOTICE[lang] + (f"\n\n{UNDERSTOOD_AS[lang].format(q=follow.question)}" if follow.changed else "")
         self.kb.usage.record_unknown_terms(terms.unknown, question)
         if routed is None:
             body = NOT_FOUND[lang] + self._unknown_terms_note(terms.unknown, lang)
-            answer = Answer(question, f"{NOTICE[lang]}\n\n{body}", "offline", lang, found=False,
+            answer = Answer(question, f"{notice}\n\n{body}", "offline", lang, found=False,
                             terms=terms.to_dict())
         else:
             event = ToolEvent(routed.tool, routed.arguments, routed.output)
-            answer = Answer(question, f"{NOTICE[lang]}\n\n{routed.text}", "offline", lang, [event],
+            answer = Answer(question, f"{notice}\n\n{routed.text}", "offline", lang, [event],
                             list(routed.output.citations), found=True, route=routed.route,
                             terms=terms.to_dict())
+        answer.followup = follow if follow.changed else None
         self._log(principal, answer)
         return answer
 
