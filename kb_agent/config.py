@@ -171,9 +171,38 @@ class IngestSettings(BaseModel):
     sample_kb_dir: Path = PROJECT_ROOT / "sample_kb"
 
 
-class RetrievalSettings(BaseModel):
-    """Document retrieval: hybrid FAISS + BM25 with reciprocal-rank fusion (docs/retrieval.md)."""
+class MilvusSettings(BaseModel):
+    """The Milvus server (or milvus-lite file) of the milvus search backends (docs/retrieval.md)."""
 
+    uri: str = Field("milvus.db", description="A local file path runs milvus-lite in this process (relative "
+                     "paths are inside data_dir/index/; one process at a time); http://host:19530 is a "
+                     "Milvus standalone or cluster server that several web processes can share.")
+    token: SecretStr | None = Field(None, description="Milvus API token ('user:password' or a Zilliz "
+                                    "Cloud key); or set user and password.")
+    user: str | None = None
+    password: SecretStr | None = None
+    db_name: str | None = Field(None, description="Milvus database; None = the server's default.")
+    collection: str = Field("kb_agent", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$", description="Name prefix "
+                            "of this knowledge base's collections (<name>_meta, <name>_dense_*, <name>_text_*); "
+                            "one prefix per knowledge base on a shared server.")
+    index_type: str | None = Field(None, description="Dense index type (AUTOINDEX, HNSW, FLAT, IVF_FLAT…), "
+                                   "inner product; None = FLAT on milvus-lite (its AUTOINDEX misses rows under "
+                                   "a selective filter), AUTOINDEX on a server.")
+    jieba_mode: Literal["search", "exact"] = Field("search", description="Milvus's jieba analyzer: 'search' "
+                                                   "also emits the dictionary words inside a long word (more "
+                                                   "recall on paraphrases), 'exact' only the longest words.")
+    timeout_s: float = Field(30.0, gt=0, description="Timeout of one Milvus call.")
+
+
+class RetrievalSettings(BaseModel):
+    """Document retrieval: hybrid dense + keyword search with reciprocal-rank fusion (docs/retrieval.md)."""
+
+    vector_backend: Literal["faiss", "milvus"] = Field("faiss", description="Dense search: faiss (in this "
+                                                        "process, index file in data_dir/index/) or milvus "
+                                                        "(retrieval.milvus).")
+    keyword_backend: Literal["bm25s", "milvus"] = Field("bm25s", description="Keyword search: bm25s (in "
+                                                        "memory, rebuilt on start) or milvus (Milvus's own "
+                                                        "BM25 with the jieba analyzer).")
     top_k: int = Field(5, ge=1, le=100, description="Passages returned when the caller gives none.")
     candidates: int = Field(50, ge=1, le=2000, description="Hits taken from each of dense and keyword "
                             "search before fusion.")
@@ -186,16 +215,17 @@ class RetrievalSettings(BaseModel):
                                     "Applies when keyword search also matched the passage.")
     min_score_dense_only: float | None = Field(None, description="The same threshold for a passage found "
                                                "by vector search alone (no keyword in common); None = default.")
-    hnsw_threshold: int = Field(50_000, ge=1, description="Chunk count from which the vector index is HNSW "
-                                "(approximate) instead of exact inner product.")
+    hnsw_threshold: int = Field(50_000, ge=1, description="faiss: chunk count from which the vector index is "
+                                "HNSW (approximate) instead of exact inner product.")
     hnsw_m: int = Field(32, ge=4, le=128)
     hnsw_ef_construction: int = Field(200, ge=8)
     hnsw_ef_search: int = Field(128, ge=8)
-    compact_share: float = Field(0.2, gt=0, le=1, description="HNSW is rebuilt when this share of its "
+    compact_share: float = Field(0.2, gt=0, le=1, description="faiss: HNSW is rebuilt when this share of its "
                                  "vectors are tombstones of removed chunks.")
     use_gpu: bool = Field(True, description="Search on the GPU when faiss-gpu sees one.")
     chinese_bigrams: bool = True
     max_passage_chars: int = Field(700, ge=50, description="Passage text shown per hit in tool results.")
+    milvus: MilvusSettings = Field(default_factory=MilvusSettings)
 
 
 class WebSettings(BaseModel):

@@ -1,4 +1,4 @@
-"""Keyword search: the :class:`KeywordIndex` protocol and its BM25 implementation (bm25s).
+"""Keyword search with bm25s: the immutable index behind :class:`~kb_agent.index.bm25_index.BM25KeywordIndex`.
 
 The index is immutable: :meth:`BM25Index.updated` returns a new index (re-using the cached
 tokens of unchanged chunks), so readers holding the old one keep a consistent view while an
@@ -9,7 +9,7 @@ applied before the top-k is taken.
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -17,12 +17,6 @@ from kb_agent.index.filters import IdFilter
 from kb_agent.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
-
-
-class KeywordIndex(Protocol):
-    def __len__(self) -> int: ...
-    def search(self, query: str, k: int, allowed: IdFilter | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` (ids, scores > 0) among the ids ``allowed`` lets through (all when None)."""
 
 
 class BM25Index:

@@ -1,22 +1,25 @@
 """The Retriever: hybrid dense + keyword search kept in sync with the chunk store.
 
-- Loads the persisted FAISS index once (``data_dir/index/``), or builds it from the chunk
-  store's stored vectors; BM25 and the metadata table are built from the chunks in memory.
-- Before each search it compares the chunk store's generation with its own and applies the
-  changes (added / removed rowids) incrementally; ``changes_since`` returning None (history
-  gone) means a rebuild. A changed glossary re-tokenises the keyword index.
-- Readers hold a shared lock while they search; an update prepares the new keyword index and
-  metadata first and then swaps them together with the vector changes under the exclusive
+It talks to its two indexes only through the :class:`~kb_agent.index.backend.VectorIndex`
+and :class:`~kb_agent.index.backend.KeywordIndex` seams (FAISS / bm25s by default, Milvus
+with ``retrieval.vector_backend`` / ``keyword_backend: milvus``; kb_agent/index/factory.py)
+and keeps what is the same for every backend:
+
+- the sync: it compares the chunk store's generation with its own and feeds both indexes
+  the changes (added / removed rowids); ``changes_since`` returning None (history gone)
+  means a rebuild, as does an index that cannot open what it persisted. A changed glossary
+  re-tokenises the keyword index.
+- consistency: readers hold a shared lock while they search; an update prepares the slow
+  part first and then commits the vector and keyword changes together under the exclusive
   lock, so a search sees one generation, never a mix.
+- reciprocal-rank fusion, a second access check on every returned chunk, and thresholds.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
@@ -24,19 +27,16 @@ import numpy as np
 
 from kb_agent.access import Principal
 from kb_agent.chunk import Chunk
-from kb_agent.errors import EmbeddingError, StoreError
+from kb_agent.errors import EmbeddingError
+from kb_agent.index.backend import IndexIdentity, IndexRow, KeywordIndex, Scope, VectorIndex, as_rows, no_commit
 from kb_agent.index.calibration import default_min_score, is_relevant
-from kb_agent.index.filters import MetaTable, SearchFilters
+from kb_agent.index.factory import create_keyword_index, create_vector_index
+from kb_agent.index.filters import SearchFilters
 from kb_agent.index.fusion import rrf
-from kb_agent.index.keyword import BM25Index
 from kb_agent.index.result import Hit, RetrievalResult
 from kb_agent.index.rwlock import RWLock
-from kb_agent.index.tokenize import Tokenizer
-from kb_agent.index.vector import FaissVectorStore
 
 log = logging.getLogger(__name__)
-#: Vector indexes at least this large are saved in the background after an update.
-BACKGROUND_SAVE_FROM = 100_000
 
 
 class ChunkSource(Protocol):
@@ -49,14 +49,6 @@ class ChunkSource(Protocol):
     def vectors(self, model_id: str) -> tuple[np.ndarray, np.ndarray]: ...
     def vectors_for(self, model_id: str, rowids: Sequence[int]) -> Any: ...
     def changes_since(self, generation: int) -> Any: ...
-
-
-@dataclass(frozen=True)
-class _State:
-    generation: int
-    keyword: BM25Index
-    meta: MetaTable
-    tokenizer_sig: str
 
 
 def user_words(glossary) -> list[str]:
@@ -104,7 +96,8 @@ def _as_vectors(result: Any, rowids: Sequence[int]) -> tuple[np.ndarray, np.ndar
 
 class Retriever:
     def __init__(self, settings, index_dir: Path, chunks: ChunkSource, embedder,
-                 glossary_fn: Callable[[], Any] | None = None):
+                 glossary_fn: Callable[[], Any] | None = None, *,
+                 vector_index: VectorIndex | None = None, keyword_index: KeywordIndex | None = None):
         self.settings = settings            # RetrievalSettings
         self.index_dir = Path(index_dir)
         self.chunks = chunks
@@ -112,19 +105,33 @@ class Retriever:
         self.glossary_fn = glossary_fn
         self._rw = RWLock()
         self._update_lock = threading.Lock()
-        self._state: _State | None = None
-        self._vectors: FaissVectorStore | None = None
-        self._tokenizer: Tokenizer | None = None
-        self._glossary_id: int | None = None
-        self._save_lock = threading.Lock()
-        self._saved_generation = -1
-        self._save_thread: threading.Thread | None = None
+        self._generation: int | None = None     # what both indexes hold; None: not loaded yet
+        self._vector_index = vector_index
+        self._keyword_index = keyword_index
+        self._glossary_id: object = object()    # never the id of a glossary
+        self._words_changed = False
 
-    # -- paths & helpers ------------------------------------------------------------------
+    # -- the two indexes (built on first use: the chunk store's id is read then) -----------
     @property
-    def vector_path(self) -> Path:
-        safe = re.sub(r"[^A-Za-z0-9._-]+", "_", self.embedder.model_id)
-        return self.index_dir / f"vectors-{safe}.faiss"
+    def vectors(self) -> VectorIndex:
+        if self._vector_index is None:
+            self._vector_index = create_vector_index(self.settings, self.index_dir, self._identity())
+        return self._vector_index
+
+    @property
+    def keywords(self) -> KeywordIndex:
+        if self._keyword_index is None:
+            self._keyword_index = create_keyword_index(self.settings, self.index_dir, self._identity())
+        return self._keyword_index
+
+    def _identity(self) -> IndexIdentity:
+        return IndexIdentity(self.embedder.model_id, int(self.embedder.dim), self.chunks.store_id)
+
+    @property
+    def vector_path(self) -> Path | None:
+        """The vector index file where the backend keeps one (FAISS), else None."""
+        location = self.vectors.stats().get("index_file")
+        return Path(location) if location else None
 
     @property
     def thresholds(self) -> tuple[float, float]:
@@ -134,158 +141,149 @@ class Retriever:
         return (float(s.min_score) if s.min_score is not None else default[0],
                 float(s.min_score_dense_only) if s.min_score_dense_only is not None else default[1])
 
-    def _current_tokenizer(self) -> Tokenizer:
+    def _glossary_changed(self) -> bool:
+        """Hand the keyword index the glossary's words when the glossary object changed;
+        True when the keyword index must be rebuilt for them."""
         glossary = self.glossary_fn() if self.glossary_fn else None
-        if self._tokenizer is None or id(glossary) != self._glossary_id:
-            words = user_words(glossary) if glossary is not None else []
-            tok = Tokenizer(words, bigrams=self.settings.chinese_bigrams)
-            if self._tokenizer is None or tok.signature != self._tokenizer.signature:
-                self._tokenizer = tok
+        if id(glossary) != self._glossary_id:
             self._glossary_id = id(glossary)
-        return self._tokenizer
-
-    def _new_store(self, n: int) -> FaissVectorStore:
-        s = self.settings
-        kind = "hnsw" if n >= s.hnsw_threshold else "flat"
-        return FaissVectorStore(self.embedder.dim, kind, hnsw_m=s.hnsw_m, ef_construction=s.hnsw_ef_construction,
-                                ef_search=s.hnsw_ef_search, use_gpu=s.use_gpu)
+            if self.keywords.use_words(user_words(glossary) if glossary is not None else []):
+                self._words_changed = True
+        return self._words_changed
 
     # -- keeping in sync ------------------------------------------------------------------
     def sync(self) -> int:
         """Bring the indexes up to the chunk store's generation; returns that generation."""
         generation = self.chunks.generation()
-        state = self._state
-        if state is not None and state.generation == generation and \
-                self._current_tokenizer().signature == state.tokenizer_sig:
+        if self._generation == generation and not self._glossary_changed():
             return generation
         with self._update_lock:
             generation = self.chunks.generation()
-            tokenizer = self._current_tokenizer()
-            state = self._state
-            if state is None:
-                self._load_or_build(generation, tokenizer)
-            elif state.generation != generation or state.tokenizer_sig != tokenizer.signature:
-                self._catch_up(state, generation, tokenizer)
+            relex = self._glossary_changed()
+            if self._generation is None:
+                self._load_or_build(generation)
+            elif self._generation != generation or relex:
+                self._catch_up(generation, relex)
         return generation
 
-    def _load_or_build(self, generation: int, tokenizer: Tokenizer) -> None:
-        vectors, vec_gen = None, None
-        if self.vector_path.exists():
-            try:
-                vectors, meta = FaissVectorStore.load(self.vector_path, use_gpu=self.settings.use_gpu)
-                if meta.get("model_id") != self.embedder.model_id or vectors.dim != self.embedder.dim:
-                    log.warning("vector index %s is for another embedder; rebuilding", self.vector_path)
-                    vectors = None
-                elif meta.get("store_id") != self.chunks.store_id:
-                    log.warning("vector index %s was built from another chunk store; rebuilding", self.vector_path)
-                    vectors = None
-                else:
-                    vec_gen = int(meta.get("generation", -1))
-                    self._saved_generation = vec_gen      # the file already holds this generation
-            except StoreError as exc:
-                # The vectors themselves live in the chunk store: rebuilding is always possible.
-                log.warning("%s — rebuilding from the chunk store", exc)
-                vectors = None
-        # Keyword index and metadata from the chunks (one pass).
-        ids, texts, rows = [], [], []
-        for rowid, chunk in self.chunks.iter_chunks():
-            ids.append(int(rowid))
-            texts.append(chunk.text)
-            rows.append((int(rowid), chunk.source, chunk.access_groups))
-        keyword = BM25Index.build(tokenizer, ids, texts)
-        meta_table = MetaTable.build(rows)
-        if vectors is not None and vec_gen != generation:
-            changes = self.chunks.changes_since(vec_gen)
-            if changes is None:
-                vectors = None
-            else:
-                self._apply_vectors(vectors, list(changes.added_rowids), list(changes.removed_rowids))
-        if vectors is None:
-            vectors = self._build_vectors()
-        # Chunks without a vector for this embedder stay keyword-searchable only.
+    def _rows(self, generation: int) -> Callable[[], list[IndexRow]]:
+        """All rows of the chunk store, read once and only if an index asks for them."""
+        cache: list[list[IndexRow]] = []
+
+        def rows() -> list[IndexRow]:
+            if not cache:
+                cache.append(as_rows(self.chunks.iter_chunks(), generation))
+            return cache[0]
+        return rows
+
+    def _load_or_build(self, generation: int) -> None:
+        rows = self._rows(generation)
+        vec_commit = self._open_vectors(self.vectors, rows, generation)
+        self._words_changed = False
+        kw_gen = self.keywords.open()
+        kw_commit = self._catch_up_index(kw_gen, generation,
+                                         lambda: self.keywords.rebuild(rows()),
+                                         lambda added, removed: self.keywords.apply(self._rows_for(added, generation),
+                                                                                    removed))
         with self._rw.write():
-            self._vectors = vectors
-            self._state = _State(generation, keyword, meta_table, tokenizer.signature)
-        self._persist(generation)
+            vec_commit()
+            kw_commit()
+            self._generation = generation
+        self._after_change(generation)
         log.info("retriever ready: %d chunks, %d vectors (%s), generation %d",
-                 len(keyword), len(vectors), vectors.kind, generation)
+                 len(self.keywords), len(self.vectors), self.vectors.stats().get("kind"), generation)
 
-    def _build_vectors(self) -> FaissVectorStore:
+    def _open_vectors(self, vectors: VectorIndex, rows: Callable[[], list[IndexRow]], generation: int):
+        """Open the persisted vector index and catch it up, or prepare a rebuild; the commit."""
+        def apply(added, removed):
+            self._apply_vectors(added, removed, self._rows_for(added, generation))
+            return no_commit
+        return self._catch_up_index(vectors.open(rows), generation, lambda: self._rebuild_vectors(rows), apply)
+
+    def _catch_up_index(self, opened: int | None, generation: int, rebuild, apply):
+        """An index that opened at ``opened`` gets the changes since; one that could not
+        (or whose history is gone) is rebuilt. Returns the commit."""
+        if opened is not None and opened != generation:
+            changes = self.chunks.changes_since(opened)
+            if changes is None:
+                log.info("chunk store history unavailable since generation %d: rebuilding", opened)
+                opened = None
+            else:
+                return apply(list(changes.added_rowids), list(changes.removed_rowids))
+        if opened is None:
+            return rebuild()
+        return no_commit
+
+    def _rebuild_vectors(self, rows: Callable[[], list[IndexRow]]):
         rowids, matrix = self.chunks.vectors(self.embedder.model_id)
-        rowids = np.asarray(rowids, dtype=np.int64)
-        store = self._new_store(len(rowids))
-        if len(rowids):
-            store.add(rowids, np.asarray(matrix, dtype=np.float32))
-        return store
+        by_id = {r.rowid: r for r in rows()}
+        keep = [i for i, r in enumerate(np.asarray(rowids, dtype=np.int64).tolist()) if r in by_id]
+        x = np.asarray(matrix, dtype=np.float32)[keep] if keep else np.zeros((0, self.embedder.dim), np.float32)
+        return self.vectors.rebuild([by_id[int(rowids[i])] for i in keep], x)
 
-    def _apply_vectors(self, store: FaissVectorStore, added: list[int], removed: list[int]) -> None:
+    def _rows_for(self, rowids: Sequence[int], generation: int) -> list[IndexRow]:
+        """Rows of these rowids in the given order (those still in the chunk store)."""
+        found = fetch_chunks(self.chunks, rowids)
+        return as_rows(((int(r), found[int(r)]) for r in rowids if int(r) in found), generation)
+
+    def _apply_vectors(self, added: list[int], removed: list[int], rows: list[IndexRow]) -> None:
+        """Vector changes: ``rows`` are the added chunks' rows (those without a vector for this
+        embedder stay keyword-only)."""
         if removed:
-            store.remove(np.asarray(removed, dtype=np.int64))
+            self.vectors.delete(removed)
         if added:
             ids, x = _as_vectors(self.chunks.vectors_for(self.embedder.model_id, added), added)
-            if len(ids):
-                store.add(ids, x)
+            by_id = {r.rowid: r for r in rows}
+            keep = [i for i, r in enumerate(ids.tolist()) if r in by_id]
+            if keep:
+                self.vectors.upsert([by_id[int(ids[i])] for i in keep], x[keep])
 
-    def _catch_up(self, state: _State, generation: int, tokenizer: Tokenizer) -> None:
-        changes = self.chunks.changes_since(state.generation) if state.generation != generation else None
-        if state.generation != generation and changes is None:
-            log.info("chunk store history unavailable since generation %d: rebuilding", state.generation)
-            self._load_or_build(generation, tokenizer)
+    def _catch_up(self, generation: int, relex: bool) -> None:
+        changes = self.chunks.changes_since(self._generation) if self._generation != generation else None
+        if self._generation != generation and changes is None:
+            log.info("chunk store history unavailable since generation %d: rebuilding", self._generation)
+            self._rebuild_all(generation)
             return
         added = list(changes.added_rowids) if changes else []
         removed = list(changes.removed_rowids) if changes else []
         generation = int(changes.generation) if changes else generation
-        chunk_map = fetch_chunks(self.chunks, added)
-        if tokenizer.signature != state.tokenizer_sig:
+        rows = self._rows_for(added, generation)
+        if relex:
             # The glossary changed: every text is re-tokenised with the new user words.
-            texts = {int(r): c.text for r, c in self.chunks.iter_chunks()}
-            keyword = BM25Index.build(tokenizer, list(texts), list(texts.values()))
+            self._words_changed = False
+            kw_commit = self.keywords.rebuild(as_rows(self.chunks.iter_chunks(), generation))
         else:
-            keyword = state.keyword.updated(list(chunk_map), [c.text for c in chunk_map.values()], removed)
-        meta = state.meta.updated(((r, c.source, c.access_groups) for r, c in chunk_map.items()), removed)
-        vectors = self._vectors
-        rebuilt = None
-        if vectors.kind == "flat" and len(vectors) + len(added) >= self.settings.hnsw_threshold:
-            rebuilt = self._build_vectors()        # grew past the threshold: switch to HNSW
+            kw_commit = self.keywords.apply(rows, removed)
         with self._rw.write():
-            if rebuilt is not None:
-                self._vectors = rebuilt
-            else:
-                self._apply_vectors(vectors, added, removed)
-                if vectors.kind == "hnsw" and vectors.tombstones > self.settings.compact_share * max(1, len(vectors)):
-                    vectors.compact()
-            self._state = _State(generation, keyword, meta, tokenizer.signature)
-        self._persist(generation)
+            self._apply_vectors(added, removed, rows)
+            kw_commit()
+            self._generation = generation
+        self._after_change(generation)
 
-    def _persist(self, generation: int) -> None:
-        """Save the vector index. Large indexes are written by a background thread, so the
-        search that applied an ingestion's changes does not wait for a gigabyte-sized write."""
-        if len(self._vectors) < BACKGROUND_SAVE_FROM:
-            self._save(generation)
-        else:
-            self._save_thread = threading.Thread(target=self._save, args=(generation,), name="kb-index-save",
-                                                 daemon=True)
-            self._save_thread.start()
+    def _rebuild_all(self, generation: int) -> None:
+        """Both indexes from scratch while searches go on; swapped in together."""
+        rows = self._rows(generation)
+        self._words_changed = False
+        vec_commit, kw_commit = self._rebuild_vectors(rows), self.keywords.rebuild(rows())
+        with self._rw.write():
+            vec_commit()
+            kw_commit()
+            self._generation = generation
+        self._after_change(generation)
+
+    def _after_change(self, generation: int) -> None:
+        """Housekeeping of the vector index (off the lock, then swapped in), then checkpoints."""
+        commit = self.vectors.maintain()
+        if commit is not None:
+            with self._rw.write():
+                commit()
+        self.vectors.checkpoint(generation)
+        self.keywords.checkpoint(generation)
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until a background save of the vector index has finished (tests, shutdown)."""
-        thread = self._save_thread
-        if thread is not None:
-            thread.join(timeout)
-
-    def _save(self, generation: int) -> None:
-        with self._save_lock:
-            if generation <= self._saved_generation:
-                return
-            try:
-                with self._rw.read():   # serialise in memory under the lock; write to disk outside it
-                    current = self._state.generation if self._state else generation
-                    data, meta = self._vectors.snapshot({"generation": current, "model_id": self.embedder.model_id,
-                                                         "store_id": self.chunks.store_id})
-                FaissVectorStore.write_snapshot(self.vector_path, data, meta)
-                self._saved_generation = current
-            except OSError as exc:
-                log.warning("could not save the vector index to %s: %s", self.vector_path, exc)
+        if self._vector_index is not None:
+            self._vector_index.flush(timeout)
 
     # -- searching ------------------------------------------------------------------------
     def retrieve(self, query: str, principal: Principal, *, top_k: int | None = None,
@@ -303,13 +301,13 @@ class Retriever:
             log.warning("embedder failed, keyword search only: %s", exc)
             qvec, notes = None, [f"keyword search only: {exc.message}"]
         depth = max(self.settings.candidates, k)
+        scope = Scope(principal, filters)
         with self._rw.read():
-            state, vectors = self._state, self._vectors
-            allowed = state.meta.allowed(principal, filters)
+            vectors, keywords = self.vectors, self.keywords
             d_ids = np.zeros(0, np.int64)
             if qvec is not None and len(vectors):
-                d_ids, _ = vectors.search(qvec, depth, allowed)
-            k_ids, k_scores = state.keyword.search(text, depth, allowed)
+                d_ids, _ = vectors.search(qvec, depth, scope)
+            k_ids, k_scores = keywords.search(text, depth, scope)
             fused = rrf([d_ids.tolist(), k_ids.tolist()], k=self.settings.rrf_k,
                         weights=[self.settings.dense_weight, self.settings.keyword_weight])[:k]
             top = np.asarray([i for i, _ in fused], dtype=np.int64)
@@ -341,8 +339,10 @@ class Retriever:
     def stats(self) -> dict[str, Any]:
         self.sync()
         with self._rw.read():
-            return {"generation": self._state.generation, "chunks": len(self._state.keyword),
-                    "vectors": len(self._vectors), "vector_index": self._vectors.kind,
-                    "tombstones": self._vectors.tombstones, "model_id": self.embedder.model_id,
+            vec, kw = self.vectors.stats(), self.keywords.stats()
+            return {"generation": self._generation, "chunks": len(self.keywords), "vectors": len(self.vectors),
+                    "vector_backend": vec.get("backend"), "keyword_backend": kw.get("backend"),
+                    "vector_index": vec.get("kind"), "tombstones": vec.get("tombstones", 0),
+                    "model_id": self.embedder.model_id,
                     "min_score": self.thresholds[0], "min_score_dense_only": self.thresholds[1],
-                    "index_file": str(self.vector_path)}
+                    "index_file": vec.get("index_file") or vec.get("location")}

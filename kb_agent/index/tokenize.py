@@ -25,6 +25,9 @@ _EN_STOP = frozenset("a an the of to in on at for and or is are was were be been
 _ZH_STOP = frozenset("的 了 是 在 和 与 及 或 吗 呢 吧 啊 什么 哪些 怎么 如何 多少 几 个 有 请 问 我 你 他 们 这 那 "
                      "里 中 上 下 对 为 把 被 就 都 也 要 会 能 可以".split())
 
+#: Words keyword search ignores (also handed to Milvus's analyzer as its stop filter).
+STOP_WORDS = _EN_STOP | _ZH_STOP
+
 #: Bigrams holding one of these carry no topic ("的原", "理是").
 _PARTICLES = frozenset("的了吗呢吧啊是么")
 

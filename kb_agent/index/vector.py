@@ -1,4 +1,4 @@
-"""Dense vector search: the :class:`VectorStore` protocol and its FAISS implementation.
+"""Dense vector search in FAISS: the low-level store behind :class:`~kb_agent.index.faiss_index.FaissVectorIndex`.
 
 Vectors are L2-normalised, so inner product is cosine similarity. Ids are the chunk store's
 stable int64 rowids (``faiss.IndexIDMap2``), which makes incremental add / remove possible.
@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import numpy as np
 
@@ -33,22 +33,6 @@ log = logging.getLogger(__name__)
 VectorKind = Literal["flat", "hnsw"]
 #: HNSW with a filter that keeps fewer than this share of the vectors scores them exactly.
 EXACT_FALLBACK_SHARE = 0.02
-
-
-class VectorStore(Protocol):
-    dim: int
-    kind: str
-
-    def __len__(self) -> int: ...
-    def ids(self) -> np.ndarray: ...
-    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
-    def remove(self, ids: np.ndarray) -> int: ...
-    def search(self, query: np.ndarray, k: int, allowed: IdFilter | np.ndarray | None = None
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` (ids, scores) among the ids ``allowed`` lets through (all when None), best first."""
-    def scores_for(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
-        """Exact similarity of ``query`` to each of ``ids`` (NaN for unknown ids)."""
-    def save(self, path: Path) -> None: ...
 
 
 def _faiss():
@@ -156,6 +140,18 @@ class FaissVectorStore:
             fresh.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
         self.index, self._deleted, self._gpu_index, self._sel_cache = fresh.index, set(), None, {}
         self._flat_view = None
+
+    def rebuilt(self, kind: VectorKind | None = None) -> "FaissVectorStore":
+        """A new store of ``kind`` (default: the same) holding the live vectors, without
+        tombstones. Reads only, so searches may go on while it is built."""
+        ids = self.ids()
+        vectors = self.index.reconstruct_batch(ids) if len(ids) else np.zeros((0, self.dim), np.float32)
+        fresh = FaissVectorStore(self.dim, kind or self.kind, hnsw_m=self.hnsw_m,
+                                 ef_construction=self.ef_construction, ef_search=self.ef_search,
+                                 use_gpu=self.use_gpu)
+        if len(ids):
+            fresh.index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        return fresh
 
     @property
     def tombstones(self) -> int:
