@@ -25,8 +25,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Tried in order: a question about a term, then a curated fact or table rows, then passages.
-ROUTES: list[RouteFn] = [term_route, fact_route, doc_route]
+#: Tried in order: a question about a term, then a curated fact or table rows, then passages;
+#: each with the tool it stands for. A route runs only when its tool is configured
+#: (``agent.tools``): removing doc_retrieve from the assistant removes the document route too.
+ROUTES: list[tuple[str, RouteFn]] = [("glossary_lookup", term_route), ("fact_query", fact_route),
+                                     ("doc_retrieve", doc_route)]
 
 NOTICE = {
     "zh": "（离线模式：未配置语言模型，以下内容直接摘自公司知识库。）",
@@ -42,7 +45,10 @@ NOT_FOUND = {
 def route(question: str, kb: "KnowledgeBase", principal: Principal) -> tuple[RouteAnswer | None, TermUnderstanding]:
     """First route that answers, plus the term understanding used (for display and logging)."""
     terms = kb.understand(question)
-    for fn in ROUTES:
+    tools = set(kb.settings.agent.tools)
+    for tool, fn in ROUTES:
+        if tool not in tools:
+            continue
         try:
             answer = fn(question, kb, principal, terms)
         except KBError as exc:   # one unusable store must not silence the others

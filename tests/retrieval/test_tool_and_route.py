@@ -10,6 +10,7 @@ import pytest
 
 from kb_agent.access import EMPLOYEE
 from kb_agent.answering import Answerer
+from kb_agent.kb import KnowledgeBase
 from kb_agent.tooling import TurnRecorder, load_tool_class
 from tests.fakellm import Call, Say, last_tool_result
 
@@ -118,7 +119,7 @@ def test_two_searches_in_one_turn_continue_the_evidence_numbering(fake_llm, make
     fake_llm.enqueue(Call("doc_retrieve", {"query": "AM在售后流程里负责什么", "top_k": 2}), second_search, answer)
     settings = make_settings(llm="openai", openai={"model_server": fake_llm.url},
                              agent={"tools": ["doc_retrieve"]}, embedder={"num_threads": 1})
-    from kb_agent.kb import KnowledgeBase
+
     got = Answerer(settings, KnowledgeBase(settings)).ask("AM负责什么，ESS培训每月几次？")
     numbers = [c.number for c in got.citations]
     assert numbers == [1, 2, 3, 4], numbers
@@ -142,10 +143,23 @@ def test_glossary_and_fact_evidence_is_numbered_in_the_text_the_model_reads(fake
     fake_llm.enqueue(Call("glossary_lookup", {"term": "ESS"}), fact_call, answer)
     settings = make_settings(llm="openai", openai={"model_server": fake_llm.url},
                              agent={"tools": ["glossary_lookup", "fact_query"]}, embedder={"num_threads": 1})
-    from kb_agent.kb import KnowledgeBase
+
     got = Answerer(settings, KnowledgeBase(settings)).ask("ESS培训每月几次？")
     kinds = {c.number: c.kind for c in got.citations}
     assert kinds[1] == "glossary" and "fact" in [kinds[n] for n in kinds if n >= 2], kinds
     assert got.grounding is not None and got.grounding.ok, got.grounding.to_dict()
     cited = int(re.search(r"\[(\d+)\]", got.answer).group(1))
     assert kinds[cited] == "fact" and "两次" in next(c.text for c in got.citations if c.number == cited)
+
+
+def test_offline_routes_follow_the_configured_tools(make_settings, chunk_store):
+    """Removing doc_retrieve from agent.tools removes the offline document route too: a question
+    only the documents answer is then 'not found', while the glossary still answers."""
+    question = "现场服务工程师上门后需要在系统里做什么？"
+    full = make_settings()
+    assert Answerer(full, KnowledgeBase(full)).ask(question).route == "doc"
+    settings = make_settings(agent={"tools": ["glossary_lookup", "fact_query"]})
+    answerer = Answerer(settings, KnowledgeBase(settings))
+    got = answerer.ask(question)
+    assert not got.found and got.route is None and got.events == []
+    assert answerer.ask("AM是什么意思？").route == "term"
