@@ -1,5 +1,6 @@
 """The employees' chat (a Gradio Blocks mounted at /chat): streaming answers, tool steps,
-glossary cards, citations, example questions, a new-conversation button.
+glossary cards, citations, a chart under a grouped calculation, example questions, a
+new-conversation button.
 
 The conversation lives on the server, in one ``gr.State`` per browser session (Gradio keeps
 State values server-side and never reads them from the client), so two people — or two tabs —
@@ -19,6 +20,7 @@ import gradio as gr
 
 from kb_agent.errors import AuthError, InputError, KBError
 from kb_agent.i18n import language_of
+from kb_agent.ui.charts import ChartData, turn_chart
 from kb_agent.ui.context import WebContext
 from kb_agent.ui.render import answer_messages, notice_message
 
@@ -74,9 +76,10 @@ def header_html(ctx: WebContext, username: str | None, page: str) -> str:
             f'</div></div><div class="kb-user"><span id="kb-username">{who}</span>{"".join(links)}</div></div>')
 
 
-def new_conversation() -> dict[str, list]:
-    """The server-side state of one chat: what the Chatbot shows and the plain-text history."""
-    return {"chat": [], "history": []}
+def new_conversation() -> dict[str, Any]:
+    """The server-side state of one chat: what the Chatbot shows, the plain-text history and
+    the chart of the latest answer (None when it has no grouped calculation)."""
+    return {"chat": [], "history": [], "chart": None}
 
 
 def respond(ctx: WebContext, question: str, conv: dict | None,
@@ -84,18 +87,21 @@ def respond(ctx: WebContext, question: str, conv: dict | None,
     """One turn: yields (textbox, chat messages, conversation) as the answer streams in."""
     conv = conv if isinstance(conv, dict) else new_conversation()
     question = question if isinstance(question, str) else ""
-    for box, chat, history in _turn(ctx, question, conv["chat"], conv["history"], request):
-        yield box, chat, {"chat": chat, "history": history}
+    for box, chat, history, chart in _turn(ctx, question, conv["chat"], conv["history"], conv.get("chart"),
+                                           request):
+        yield box, chat, {"chat": chat, "history": history, "chart": chart}
 
 
-def _turn(ctx: WebContext, question: str, chat: list, history: list,
-          request: gr.Request) -> Iterator[tuple[Any, list, list]]:
+def _turn(ctx: WebContext, question: str, chat: list, history: list, chart: ChartData | None,
+          request: gr.Request) -> Iterator[tuple[Any, list, list, ChartData | None]]:
+    """(textbox, chat, history, chart): the chart goes while a new answer is written and comes
+    back only with a final answer that has a grouped calculation."""
     question = question.strip()
     if not question:
-        yield gr.update(), chat, history
+        yield gr.update(), chat, history, chart
         return
     chat = list(chat) + [{"role": "user", "content": question}]
-    yield "", chat + [{"role": "assistant", "content": "…"}], history
+    yield "", chat + [{"role": "assistant", "content": "…"}], history, None
     lang = language_of(question, ctx.settings.agent.language)
     try:
         principal = ctx.principal(request.username)
@@ -109,24 +115,37 @@ def _turn(ctx: WebContext, question: str, chat: list, history: list,
             last_sent = now
             text = _strip_offline_notice(update.text) or ("" if update.done else "…")  # LLM text comes checked, at the end
             citations = update.answer.citations if update.done and update.answer else None
-            yield "", chat + answer_messages(text, update.events, lang, citations), history
+            yield "", chat + answer_messages(text, update.events, lang, citations), history, None
         answer_text = _strip_offline_notice(final.text) if final else ""
         history = list(history) + [{"role": "user", "content": question},
                                    {"role": "assistant", "content": answer_text}]
         if final is not None:
             cites = final.answer.citations if final.answer else None
             chat = chat + answer_messages(answer_text, final.events, lang, cites)
-            yield "", chat, history
+            yield "", chat, history, turn_chart(final.events)
     except (AuthError, InputError) as exc:   # the user's session or question: told, nothing failed
-        yield "", chat + [notice_message(exc.user_text())], history
+        yield "", chat + [notice_message(exc.user_text())], history, None
     except KBError as exc:  # LLMUnavailableError and friends: a readable notice, no traceback
         log.warning("answer failed: %s", exc, exc_info=True)
-        yield "", chat + [notice_message(exc.user_text())], history
+        yield "", chat + [notice_message(exc.user_text())], history, None
     except Exception:
         log.exception("answer crashed")
         msg = {"zh": "回答时出现内部错误，已记录日志。请稍后再试。",
                "en": "Something went wrong while answering; it has been logged. Please try again."}[lang]
-        yield "", chat + [notice_message(msg)], history
+        yield "", chat + [notice_message(msg)], history, None
+
+
+def chart_updates(chart: ChartData | None) -> tuple[dict, dict]:
+    """Updates for the (bar, line) plots: the one that fits ``chart`` shown with its data, the
+    other hidden; both hidden without a chart."""
+    hidden = gr.update(visible=False, value=None)
+    if chart is None:
+        return hidden, hidden
+    shown = gr.update(visible=True, value=chart.frame(), title=chart.title, x_title=chart.x_title,
+                      y_title=chart.y_title, color="series" if chart.series_title else None,
+                      color_title=chart.series_title,
+                      sort=chart.labels if chart.kind == "bar" else None)  # the table's order, not A-Z
+    return (shown, hidden) if chart.kind == "bar" else (hidden, shown)
 
 
 def build_chat(ctx: WebContext) -> gr.Blocks:
@@ -141,6 +160,12 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
                         "可以询问公司术语、制度、流程和产品。</p></div>",
             examples=[{"text": q} for q in EXAMPLES], buttons=["copy"],
             latex_delimiters=[])  # text is shown as written: $$…$$ from documents is not KaTeX input
+        # Under the answers: the latest answer's grouped calculation as a chart (Gradio's own
+        # Vega plots: drawn in the page, nothing loaded from elsewhere, within the page policy).
+        bar = gr.BarPlot(x="label", y="value", visible=False, height=260, elem_id="kb-chart-bar",
+                         elem_classes=["kb-chart"], show_label=False)
+        line = gr.LinePlot(x="label", y="value", visible=False, height=260, elem_id="kb-chart-line",
+                           elem_classes=["kb-chart"], show_label=False)
         conversation = gr.State(new_conversation())
         with gr.Row(elem_id="kb-input-row"):
             box = gr.Textbox(elem_id="kb-question", show_label=False, scale=9, autofocus=True, lines=1,
@@ -153,7 +178,12 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
                 'sources are listed under each answer. 答案仅来自公司知识库，并附来源。</div>')
 
         def _respond(question, conv, request: gr.Request):
-            yield from respond(ctx, question, conv, request)
+            sent: object = ...  # the chart last sent: unchanged while an answer streams, so not re-sent
+            for box_value, chat, new_conv in respond(ctx, question, conv, request):
+                chart = new_conv["chart"]
+                plots = (gr.update(), gr.update()) if chart is sent else chart_updates(chart)
+                sent = chart
+                yield box_value, chat, new_conv, *plots
 
         def _header(request: gr.Request):
             return header_html(ctx, request.username, "chat")
@@ -163,9 +193,10 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
             return value.get("text", "") if isinstance(value, dict) else str(value)
 
         for trigger in (box.submit, send.click):
-            trigger(_respond, [box, conversation], [box, chatbot, conversation], concurrency_limit=None)
+            trigger(_respond, [box, conversation], [box, chatbot, conversation, bar, line], concurrency_limit=None)
         chatbot.example_select(_example, None, box).then(
-            _respond, [box, conversation], [box, chatbot, conversation], concurrency_limit=None)
-        new.click(lambda: ([], new_conversation(), ""), None, [chatbot, conversation, box], queue=False)
+            _respond, [box, conversation], [box, chatbot, conversation, bar, line], concurrency_limit=None)
+        new.click(lambda: ([], new_conversation(), "", *chart_updates(None)), None,
+                  [chatbot, conversation, box, bar, line], queue=False)
         demo.load(_header, None, header, queue=False)
     return demo
