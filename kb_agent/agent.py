@@ -17,7 +17,8 @@ from kb_agent.config import Settings
 from kb_agent.kb import KnowledgeBase
 from kb_agent.llm import llm_config
 from kb_agent.prompts import load_prompt
-from kb_agent.tooling import TurnRecorder, instantiate_tools, load_tool_class
+from kb_agent.results import TurnRecorder
+from kb_agent.tooling import instantiate_tools, load_tool_class
 
 
 class _NoFileMemory:

@@ -19,7 +19,7 @@ from kb_agent.grounding import NOTICE as GROUNDING_NOTICE
 from kb_agent.grounding import Grounding, all_failed, check, evidence_of, mark
 from kb_agent.i18n import language_of
 from kb_agent.kb import KnowledgeBase
-from kb_agent.tooling import Citation, ToolEvent, TurnRecorder
+from kb_agent.results import Citation, ToolEvent, TurnRecorder
 
 log = logging.getLogger(__name__)
 

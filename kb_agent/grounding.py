@@ -18,7 +18,7 @@ d. a sentence with citation markers shares enough words with the evidence it cit
 
 :func:`mark` returns the answer with what failed made visible; :func:`all_failed` tells
 whether nothing in the answer survived. :class:`Evidence` is built from the turn's
-:class:`~kb_agent.tooling.Citation` objects with :func:`evidence_of` (duck-typed, so this
+:class:`~kb_agent.results.Citation` objects with :func:`evidence_of` (duck-typed, so this
 module imports neither the tools nor Qwen-Agent).
 """
 
@@ -81,7 +81,7 @@ class Evidence:
 
     @classmethod
     def from_citation(cls, number: int, citation: Any) -> "Evidence":
-        """From a :class:`kb_agent.tooling.Citation` (anything with source, locator, text, kind)."""
+        """From a :class:`kb_agent.results.Citation` (anything with source, locator, text, kind)."""
         loc = citation.locator or {}
         label = str(loc.get("label") or "") if isinstance(loc, dict) else str(loc)
         if isinstance(loc, dict):
@@ -92,7 +92,7 @@ class Evidence:
 
 
 def evidence_of(citations: Iterable[Any]) -> tuple[Evidence, ...]:
-    """The turn's citations as evidence, numbered like :func:`kb_agent.tooling.numbered`."""
+    """The turn's citations as evidence, numbered like :func:`kb_agent.results.numbered`."""
     return tuple(Evidence.from_citation(c.number if getattr(c, "number", None) is not None else i, c)
                  for i, c in enumerate(citations, 1))
 

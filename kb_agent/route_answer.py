@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Callable
 
 from kb_agent.access import Principal
 from kb_agent.glossary.terms import TermUnderstanding
-from kb_agent.tooling import ToolOutput
+from kb_agent.results import ToolOutput
 
 if TYPE_CHECKING:
     from kb_agent.kb import KnowledgeBase

@@ -173,3 +173,17 @@ def test_tools_built_without_a_user_get_least_privilege(make_settings):
     for name in settings.agent.tools:
         tool = load_tool_class(name, settings.agent.tools_dir)({"kb": kb})
         assert tool.principal == EMPLOYEE and not tool.principal.is_admin
+
+
+def test_stores_and_routes_do_not_import_the_agent_bridge():
+    """Imports point down: the knowledge base, its stores and the offline routes use the result
+    types of kb_agent/results.py and never load Qwen-Agent or kb_agent.tooling (issue #13)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import kb_agent.kb, kb_agent.router, kb_agent.glossary.route, kb_agent.facts.route, "
+            "kb_agent.index.route, kb_agent.facts.answer, kb_agent.index.present, kb_agent.grounding; "
+            "print(sorted(m for m in sys.modules if m == 'kb_agent.tooling' or m.startswith('qwen_agent')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]", out.stdout

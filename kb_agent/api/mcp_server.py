@@ -31,7 +31,8 @@ from kb_agent.api.openai_compat import api_error  # one error shape for every AP
 from kb_agent.auth import AuthService
 from kb_agent.errors import KBError
 from kb_agent.kb import KnowledgeBase
-from kb_agent.tooling import KBTool, TurnRecorder, load_tool_class
+from kb_agent.results import TurnRecorder
+from kb_agent.tooling import KBTool, load_tool_class
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from kb_agent.answering import Answer, Answerer, check_question, plain_history
 from kb_agent.api.bearer import ApiCaller, bearer_token, caller_for_key, note_use
 from kb_agent.auth import AuthService
 from kb_agent.errors import AuthError, InputError, KBError, LLMError, ThrottledError
-from kb_agent.tooling import Citation, numbered
+from kb_agent.results import Citation, numbered
 
 log = logging.getLogger(__name__)
 

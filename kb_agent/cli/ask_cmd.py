@@ -25,7 +25,7 @@ def _answerer(ctx: typer.Context):
 
 
 def _print_sources(answer) -> None:
-    from kb_agent.tooling import numbered
+    from kb_agent.results import numbered
 
     if answer.citations:
         typer.echo("\nSources:")

@@ -10,7 +10,7 @@ from kb_agent.facts.service import FactQueryResult
 from kb_agent.facts.tables.aggregate import AggregateGroup, AggregateResult, format_value
 from kb_agent.facts.tables.db import RowHit, TableInfo
 from kb_agent.i18n import language_of
-from kb_agent.tooling import Citation, ToolOutput
+from kb_agent.results import Citation, ToolOutput
 
 
 def validity(fact: Fact) -> str:

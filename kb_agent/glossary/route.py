@@ -12,7 +12,7 @@ from kb_agent.glossary.model import GlossaryEntry
 from kb_agent.glossary.terms import TermUnderstanding
 from kb_agent.i18n import language_of
 from kb_agent.route_answer import RouteAnswer
-from kb_agent.tooling import Citation, ToolOutput
+from kb_agent.results import Citation, ToolOutput
 
 if TYPE_CHECKING:
     from kb_agent.kb import KnowledgeBase

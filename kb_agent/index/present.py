@@ -5,7 +5,7 @@ passage'. Shared by the ``doc_retrieve`` tool, the offline document route and th
 from __future__ import annotations
 
 from kb_agent.index.result import Hit, RetrievalResult, clip
-from kb_agent.tooling import Citation, ToolOutput
+from kb_agent.results import Citation, ToolOutput
 
 
 def citation(hit: Hit, max_chars: int) -> Citation:

@@ -12,7 +12,7 @@ from kb_agent.glossary.terms import TermUnderstanding
 from kb_agent.i18n import language_of
 from kb_agent.index.present import doc_output, passage_header
 from kb_agent.index.result import clip
-from kb_agent.tooling import ToolOutput
+from kb_agent.results import ToolOutput
 
 from kb_agent.route_answer import RouteAnswer
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
 from kb_agent.facts.tables.aggregate import format_value
-from kb_agent.tooling import ToolEvent
+from kb_agent.results import ToolEvent
 
 if TYPE_CHECKING:
     import pandas as pd

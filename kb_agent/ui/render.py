@@ -10,7 +10,7 @@ from pathlib import PurePosixPath
 from typing import Any, Iterable
 from urllib.parse import quote
 
-from kb_agent.tooling import Citation, ToolEvent, numbered
+from kb_agent.results import Citation, ToolEvent, numbered
 
 TOOL_TITLES = {
     "glossary_lookup": {"zh": "查询术语表", "en": "Glossary lookup"},
