@@ -8,7 +8,7 @@ from kb_agent.facts.match import FactHit
 from kb_agent.facts.model import Fact
 from kb_agent.facts.service import FactQueryResult
 from kb_agent.facts.tables.aggregate import AggregateGroup, AggregateResult, format_value
-from kb_agent.facts.tables.db import RowHit, TableInfo
+from kb_agent.facts.tables.schema import RowHit, TableInfo
 from kb_agent.i18n import language_of
 from kb_agent.results import Citation, ToolOutput
 

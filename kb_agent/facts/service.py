@@ -27,7 +27,8 @@ from kb_agent.facts.match import FactHit, FactIndex
 from kb_agent.facts.store import FactStore
 from kb_agent.facts.tables.aggregate import AggregateResult, parse_aggregate
 from kb_agent.facts.tables.calc_question import CalcQuestion, parse_calc_question
-from kb_agent.facts.tables.db import RowHit, TableResult, TableStore
+from kb_agent.facts.tables.db import TableStore
+from kb_agent.facts.tables.schema import RowHit, TableResult
 from kb_agent.facts.tables.filters import parse_filters
 from kb_agent.facts.tables.hook import SpreadsheetHook
 from kb_agent.facts.text import canonical_text, normalize, tokens
@@ -249,7 +250,7 @@ class FactService:
     def _guess_table(self, question, principal, filters, columns) -> Any:
         visible = self.tables.tables(principal)
         wanted = {f.column for f in filters} | set(columns or [])
-        from kb_agent.facts.tables.db import resolve_column
+        from kb_agent.facts.tables.schema import resolve_column
 
         def fits(t) -> bool:
             try:

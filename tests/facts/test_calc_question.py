@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from kb_agent.facts.tables.calc_question import column_names, parse_calc_question
-from kb_agent.facts.tables.db import ColumnInfo, TableInfo
+from kb_agent.facts.tables.schema import ColumnInfo, TableInfo
 
 
 def make_table(tid: int, source: str, sheet: str, columns: list[tuple[str, str]], pivot: bool = False) -> TableInfo:

@@ -156,7 +156,7 @@ def test_real_pivot_part_is_loaded_and_answers_the_offline_question(kb, tmp_path
 
 
 def test_pivot_part_without_a_pivot_layout_is_still_skipped():
-    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.sheet_table import detect_table
     from kb_agent.facts.tables.read import Sheet
 
     rows = [["City", "Seats"], ["Shanghai", 320], ["Beijing", 85]]

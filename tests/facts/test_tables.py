@@ -234,7 +234,7 @@ def test_legacy_xls_with_merged_title_and_dates(kb, tmp_path):
 
 def test_sheet_with_a_pivot_part_is_not_a_table():
     # openpyxl sets Sheet.pivot from the workbook's pivot-table parts (reader/excel.py add_pivot).
-    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.sheet_table import detect_table
     from kb_agent.facts.tables.read import Sheet
 
     rows = [["City", "Seats"], ["Shanghai", 320], ["Beijing", 85]]
@@ -245,7 +245,7 @@ def test_sheet_with_a_pivot_part_is_not_a_table():
 
 
 def test_text_first_row_under_a_header_with_a_blank_cell_is_data():
-    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.sheet_table import detect_table
     from kb_agent.facts.tables.read import Sheet
 
     rows = [["Name", "Phone", None], ["Alice", "021-5555-0101", "on leave"], ["Bob", "021-5555-0102", None]]
@@ -260,7 +260,7 @@ def test_text_first_row_under_a_header_with_a_blank_cell_is_data():
 
 
 def test_metadata_line_above_the_header_is_not_the_header():
-    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.sheet_table import detect_table
     from kb_agent.facts.tables.read import Sheet
 
     rows = [["部门:", "HR", None, "日期:", "2026-01-05", None, None],
@@ -272,7 +272,7 @@ def test_metadata_line_above_the_header_is_not_the_header():
 
 
 def test_year_columns_are_headers():
-    from kb_agent.facts.tables.detect import detect_table
+    from kb_agent.facts.tables.sheet_table import detect_table
     from kb_agent.facts.tables.read import Sheet
 
     rows = [["Revenue by product (CNY k)"], ["Product", 2024, 2025, 2026],

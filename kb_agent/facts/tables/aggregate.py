@@ -16,14 +16,13 @@ left out and counted, never read as 0.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kb_agent.errors import FactError
 from kb_agent.facts.tables.detect import NA_TEXTS, display
 from kb_agent.facts.tables.filters import Filter
+from kb_agent.facts.tables.schema import ColumnInfo, TableInfo, resolve_column
 
-if TYPE_CHECKING:
-    from kb_agent.facts.tables.db import ColumnInfo, TableInfo
 
 FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
 _ALIASES = {"distinct": "count_distinct", "count distinct": "count_distinct", "countdistinct": "count_distinct",
@@ -112,7 +111,6 @@ class Plan:
 
 
 def plan(table: "TableInfo", spec: Aggregate) -> Plan:
-    from kb_agent.facts.tables.db import resolve_column
 
     column = resolve_column(table, spec.column) if spec.column else None
     if spec.function in _NUMERIC and column.type != "number":

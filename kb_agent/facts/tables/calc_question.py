@@ -43,7 +43,7 @@ from kb_agent.facts.tables.pivot import caption_field
 from kb_agent.facts.text import words as content_words
 
 if TYPE_CHECKING:
-    from kb_agent.facts.tables.db import ColumnInfo, TableInfo
+    from kb_agent.facts.tables.schema import ColumnInfo, TableInfo
 
 ValuesFn = Callable[["TableInfo", "ColumnInfo"], Sequence[str]]
 

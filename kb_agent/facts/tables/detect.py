@@ -168,12 +168,9 @@ def _find_header(rows: list[list[Any]], width: int) -> int | None:
     return best
 
 
-def detect_table(sheet: Sheet) -> tuple[Table | None, str]:
-    """The table in ``sheet``, or None and why it is not one."""
-    from kb_agent.facts.tables.pivot import detect_pivot, is_pivot_layout  # pivot.py builds on this module
-
-    if sheet.pivot or is_pivot_layout(sheet.rows):
-        return detect_pivot(sheet)
+def detect_records(sheet: Sheet) -> tuple[Table | None, str]:
+    """The table of records in ``sheet`` (not a pivot: see sheet_table.py), or None and why
+    it is not one."""
     rows = sheet.rows
     width = max((len(_nonempty(r)) for r in rows[:200]), default=0)
     if width < 2:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kb_agent.errors import FactError
 from kb_agent.facts.tables.detect import as_date, as_number
+from kb_agent.facts.tables.schema import TableInfo, resolve_column
 
-if TYPE_CHECKING:
-    from kb_agent.facts.tables.db import TableInfo
 
 OPS = {"=": "=", "==": "=", "eq": "=", "is": "=", "!=": "!=", "<>": "!=", "ne": "!=", "<": "<", "lt": "<",
        "<=": "<=", "le": "<=", "lte": "<=", ">": ">", "gt": ">", ">=": ">=", "ge": ">=", "gte": ">=",
@@ -98,7 +97,6 @@ def _convert(value: Any, kind: str, column: str) -> Any:
 
 def build_where(table: "TableInfo", filters: list[Filter]) -> tuple[str, list[Any]]:
     """`` WHERE ...`` (or '') and its parameters. Identifiers come from ``table`` only."""
-    from kb_agent.facts.tables.db import resolve_column
 
     clauses, params = [], []
     for f in filters:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from kb_agent.facts.tables.db import TableStore
-from kb_agent.facts.tables.detect import detect_table
 from kb_agent.facts.tables.read import SUFFIXES, read_sheets
+from kb_agent.facts.tables.sheet_table import detect_table
 
 log = logging.getLogger(__name__)
 

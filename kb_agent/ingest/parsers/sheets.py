@@ -9,7 +9,6 @@ broken chart or drawing costs only its charts (xlsx_charts.py)."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from pathlib import Path
 
@@ -17,22 +16,11 @@ from kb_agent.chunk import Locator
 from kb_agent.errors import ParseError
 from kb_agent.ingest.chunking import col_letter
 from kb_agent.ingest.model import ParsedDoc, ParseOptions, Section
+from kb_agent.ingest.parsers.cells import fmt
 from kb_agent.ingest.parsers.ooxml import stub_broken_parts
 from kb_agent.ingest.parsers.xlsx_charts import STUBS, chart_sections
 
 MAX_ROWS_PER_SHEET = 200_000
-
-
-def fmt(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else f"{value:.6g}"
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    return " ".join(str(value).split())
 
 
 def find_header(rows: list[list[str]]) -> int | None:

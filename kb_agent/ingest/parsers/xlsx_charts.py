@@ -17,6 +17,7 @@ from kb_agent.chunk import Locator
 from kb_agent.errors import ParseError
 from kb_agent.ingest.chunking import col_letter
 from kb_agent.ingest.model import Section
+from kb_agent.ingest.parsers.cells import fmt
 from kb_agent.ingest.parsers.charts import MAX_POINTS, STUBS as CHART_STUBS, Resolver, chart_rids, parse_chart
 from kb_agent.ingest.parsers.ooxml import part_rels, part_xml
 
@@ -98,8 +99,6 @@ def _col(letters: str) -> int:
 
 
 def _resolver(wb) -> Resolver:
-    from kb_agent.ingest.parsers.sheets import fmt
-
     def resolve(formula: str, max_points: int):
         """Points run along the range's longer side; a point's values across the other side
         (multi-level categories). The range is clipped to the sheet's used area first."""
