@@ -64,3 +64,28 @@ def test_access_groups_and_filters(milvus_kb):
 def test_offline_route_answers_from_milvus(milvus_kb):
     answer, _ = route("在产品售后流程里，AM负责哪些事情？", milvus_kb, EMPLOYEE)
     assert answer.route == "doc" and "processes/after_sales_process.docx" in str(answer.output.citations or answer.text)
+
+
+
+def test_a_new_process_reuses_the_collections_instead_of_rebuilding(make_settings, chunk_store):
+    """Collections written by one process start 'released' in the next; opening them must load
+    them, not fall back to a rebuild from the chunk store on every start (and print no
+    tracebacks from milvus-lite's gRPC server). Two real processes, one after the other."""
+    import json
+    import subprocess
+    import sys
+
+    settings = make_settings(embedder=ONE_THREAD, retrieval=MILVUS)
+    code = ("import json, logging, sys; from kb_agent.config import load_settings; from kb_agent.kb import KnowledgeBase; "
+            "from kb_agent.access import EMPLOYEE; logging.basicConfig(level=logging.INFO); "
+            "kb = KnowledgeBase(load_settings(**json.loads(sys.argv[1]))); "
+            "r = kb.retrieve('ESS培训每月几次？', EMPLOYEE); kb.retriever.flush(); "
+            "print(r.hits[0].chunk.source if r.found else 'none')")
+    args = json.dumps({"data_dir": str(settings.data_dir), "glossary": {"dir": str(settings.glossary.dir)},
+                       "embedder": ONE_THREAD, "retrieval": MILVUS})
+    runs = [subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    for out in runs:
+        assert out.returncode == 0 and out.stdout.strip() == "hr/ess_training_notice.pdf", out.stderr[-3000:]
+        assert "Traceback" not in out.stderr, out.stderr[-3000:]
+    assert "rebuil" not in runs[1].stderr.lower(), runs[1].stderr[-3000:]

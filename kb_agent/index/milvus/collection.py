@@ -135,6 +135,7 @@ class MilvusCollection:
                 return None
             if record.get("generation") is None:
                 return None                 # a rebuild that never reached its checkpoint
+            self.client.load_collection(name)   # written by an earlier process: released until loaded
             self.name = name
             self.access_keys = {k: tuple(v) for k, v in (record.get("access_keys") or {}).items()}
             self.generation = int(record["generation"])

@@ -70,6 +70,11 @@ def client_for(settings, index_dir: Path):
         if settings.db_name:
             kwargs["db_name"] = settings.db_name
         logging.getLogger("pymilvus").setLevel(logging.WARNING)
+        if is_local(uri):
+            # milvus-lite's in-process gRPC servicer logs a traceback for every call it does not
+            # implement (AllocTimestamp, …) although pymilvus falls back and nothing fails; the
+            # CLI would print them to the user.
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
         try:
             client = milvus.MilvusClient(**kwargs)
         except ImportError as exc:      # milvus-lite missing for a local file
@@ -164,6 +169,8 @@ class MetaRecords:
             index = self.client.prepare_index_params()
             index.add_index("dummy", index_type="FLAT", metric_type="L2")
             self.client.create_collection(self.name, schema=schema, index_params=index, consistency_level="Strong")
+        else:
+            self.client.load_collection(self.name)  # a collection from an earlier process starts released
         self._ready = True
 
     def get(self, key: str) -> dict | None:
