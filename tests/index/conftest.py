@@ -40,9 +40,9 @@ def embedder():
     return HashEmbedder()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _close_milvus():
-    """Each test's milvus-lite file is let go at its end."""
+    """The module's milvus-lite files are let go at its end (tests that restart close earlier)."""
     yield
     from kb_agent.index.milvus.connection import close_clients
 

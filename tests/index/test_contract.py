@@ -8,6 +8,7 @@ index from the chunk store, catch-up, concurrent readers during an ingestion).
 from __future__ import annotations
 
 import threading
+import uuid
 
 import numpy as np
 import pytest
@@ -40,7 +41,8 @@ class Side:
     def __init__(self, case: Case, index_dir, embedder):
         self.case, self.embedder = case, embedder
         settings = RetrievalSettings(**case.retrieval)
-        identity = IndexIdentity(embedder.model_id, embedder.dim, "store-1")
+        # A store id of its own: the Milvus cases of a class share one milvus-lite file.
+        identity = IndexIdentity(embedder.model_id, embedder.dim, f"store-{uuid.uuid4().hex[:8]}")
         make = create_vector_index if case.side == "vector" else create_keyword_index
         self.index = make(settings, index_dir, identity)
         if case.side == "keyword":
@@ -79,9 +81,17 @@ class IndexContract:
 
     case: Case
 
+    @pytest.fixture(scope="class")
+    @classmethod
+    def shared_index_dir(cls, tmp_path_factory):
+        return tmp_path_factory.mktemp("index")
+
     @pytest.fixture
-    def side(self, tmp_path, embedder):
-        return Side(self.case, tmp_path / "index", embedder)
+    def side(self, tmp_path, shared_index_dir, embedder):
+        """Milvus cases share one milvus-lite file per class (it takes seconds to start),
+        each test in collections of its own; the others get a directory per test."""
+        milvus = "milvus" in (self.case.retrieval.get("vector_backend"), self.case.retrieval.get("keyword_backend"))
+        return Side(self.case, shared_index_dir if milvus else tmp_path / "index", embedder)
 
     # -- the protocol --------------------------------------------------------------------
     def test_each_text_finds_its_row_first(self, side):
@@ -159,6 +169,9 @@ class IndexContract:
                    ("finance",))
         yield s
         s.close()
+        from kb_agent.index.milvus.connection import close_clients
+
+        close_clients()      # this test's milvus-lite file
 
     def retriever(self, settings, store, embedder) -> Retriever:
         return Retriever(settings.retrieval, settings.data_dir / "index", store, embedder)

@@ -4,20 +4,35 @@ citations, access control and filters as the default FAISS + bm25s (tests/retrie
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from kb_agent.access import EMPLOYEE, LOCAL_ADMIN, Principal
+from kb_agent.config import PROJECT_ROOT as REPO
+from kb_agent.config import load_settings
 from kb_agent.kb import KnowledgeBase
 from kb_agent.router import route
+from kb_agent.store.chunks import ChunkStore
 from tests.retrieval.conftest import ONE_THREAD
+from tests.retrieval.corpus import fill
 
 MILVUS = {"vector_backend": "milvus", "keyword_backend": "milvus", "use_gpu": False}
 FINANCE = Principal("fiona", frozenset({"finance"}))
 
 
-@pytest.fixture
-def milvus_kb(make_settings, chunk_store):
-    kb = KnowledgeBase(make_settings(embedder=ONE_THREAD, retrieval=MILVUS))
+@pytest.fixture(scope="module")
+def milvus_kb(tmp_path_factory, embedder):
+    """One knowledge base for the module's read-only tests: milvus-lite starts once, not per test."""
+    root = tmp_path_factory.mktemp("milvus-kb")
+    glossary = root / "glossary"
+    shutil.copytree(REPO / "glossary", glossary)
+    settings = load_settings(data_dir=root / "data", glossary={"dir": glossary, "reload_check_s": 0},
+                             embedder=ONE_THREAD, retrieval=MILVUS)
+    store = ChunkStore(settings.data_dir / "kb.sqlite3")
+    fill(store, embedder)
+    store.close()
+    kb = KnowledgeBase(settings)
     yield kb
     from kb_agent.index.milvus.connection import close_clients
 
