@@ -2,14 +2,16 @@
 
 :class:`Answerer` is built once per process (CLI invocation, web server). ``stream()`` yields
 :class:`AnswerUpdate` objects as the answer grows (the web UI renders them); ``ask()`` returns
-the final :class:`Answer` (the CLI prints it, ``--json`` included).
+the final :class:`Answer` (the CLI prints it, ``--json`` included). Every answer is recorded
+in the usage log, which is also the audit log (kb_agent/audit.py): with the ``surface`` it was
+asked through (web, cli, api, eval) and the evidence shown.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 from kb_agent.access import LOCAL_ADMIN, Principal
 from kb_agent.config import Settings
@@ -115,6 +117,9 @@ def plain_history(history: Sequence[Any], max_chars: int) -> list[dict[str, str]
 
 
 class Answerer:
+    #: Called after each answer is logged (the web server's daily audit-log purge); None = nothing.
+    after_log: Callable[[], object] | None = None
+
     def __init__(self, settings: Settings, kb: KnowledgeBase):
         self.settings = settings
         self.kb = kb
@@ -130,24 +135,26 @@ class Answerer:
         return "offline" if self.settings.llm == "offline" else "llm"
 
     def ask(self, question: str, principal: Principal = LOCAL_ADMIN,
-            history: Sequence[dict[str, str]] = ()) -> Answer:
+            history: Sequence[dict[str, str]] = (), *, surface: str = "cli") -> Answer:
         final = None
-        for update in self.stream(question, principal, history):
+        for update in self.stream(question, principal, history, surface=surface):
             final = update
         assert final is not None and final.answer is not None
         return final.answer
 
     def stream(self, question: str, principal: Principal = LOCAL_ADMIN,
-               history: Sequence[dict[str, str]] = ()) -> Iterator[AnswerUpdate]:
+               history: Sequence[dict[str, str]] = (), *, surface: str = "cli") -> Iterator[AnswerUpdate]:
+        """``surface``: where the question was asked (web, cli, api, eval), for the audit log."""
         question = check_question(question, self.settings.agent.max_question_chars)
         if self.mode == "offline":
-            answer = self._offline(question, principal, history)
+            answer = self._offline(question, principal, history, surface)
             yield AnswerUpdate(answer.answer, answer.events, done=True, answer=answer)
         else:
-            yield from self._llm(question, principal, history)
+            yield from self._llm(question, principal, history, surface)
 
     # -- offline ---------------------------------------------------------------------------
-    def _offline(self, question: str, principal: Principal, history: Sequence[dict[str, str]] = ()) -> Answer:
+    def _offline(self, question: str, principal: Principal, history: Sequence[dict[str, str]] = (),
+                 surface: str = "cli") -> Answer:
         from kb_agent.router import NOT_FOUND, NOTICE, route
 
         lang = language_of(question, self.settings.agent.language)
@@ -167,7 +174,7 @@ class Answerer:
                             list(routed.output.citations), found=True, route=routed.route,
                             terms=terms.to_dict())
         answer.followup = follow if follow.changed else None
-        self._log(principal, answer)
+        self._log(principal, answer, surface)
         return answer
 
     def _unknown_terms_note(self, unknown: tuple[str, ...], lang: str) -> str:
@@ -182,7 +189,8 @@ class Answerer:
         return ("\n\n" + "\n".join(lines)) if lines else ""
 
     # -- LLM -------------------------------------------------------------------------------
-    def _llm(self, question: str, principal: Principal, history: Sequence[dict[str, str]]) -> Iterator[AnswerUpdate]:
+    def _llm(self, question: str, principal: Principal, history: Sequence[dict[str, str]],
+             surface: str = "cli") -> Iterator[AnswerUpdate]:
         from qwen_agent.llm.base import ModelServiceError
         from qwen_agent.llm.schema import ASSISTANT, FUNCTION, Message
 
@@ -224,14 +232,18 @@ class Answerer:
                         found=found, hit_call_cap=hit_cap, terms=self.kb.understand(question).to_dict(),
                         grounding=grounding)
         self.kb.usage.record_unknown_terms(tuple(answer.terms.get("unknown_terms", ())), question)
-        self._log(principal, answer)
+        self._log(principal, answer, surface)
         yield AnswerUpdate(text, list(recorder.events), done=True, answer=answer)
 
-    def _log(self, principal: Principal, answer: Answer) -> None:
+    def _log(self, principal: Principal, answer: Answer, surface: str) -> None:
         try:
             flags = [f.kind for f in answer.grounding.failures] if answer.grounding else []
             self.kb.usage.record_question(principal.name, answer.question, answer.mode,
-                                          [e.name for e in answer.events], answer.found, flags)
+                                          [e.name for e in answer.events], answer.found, flags, surface=surface,
+                                          evidence=[{"source": c.source, "locator": c.locator}
+                                                    for c in answer.citations])
+            if self.after_log is not None:
+                self.after_log()
         except Exception:  # the usage log must never break answering
             log.warning("could not write the usage log", exc_info=True)
 

@@ -257,6 +257,21 @@ class WebSettings(BaseModel):
     title: str = "kb-agent"
 
 
+class AuditSettings(BaseModel):
+    """The audit log: every answer with who asked, when, where and the evidence shown (docs/web.md)."""
+
+    retention_days: int = Field(365, ge=0, description="Answers older than this many days are removed "
+                                "from the audit log (on web server start, daily while it runs, and by "
+                                "`kb-agent audit purge`); 0 = keep them forever.")
+
+
+class FeedbackSettings(BaseModel):
+    """Thumbs up / down on answers, turned into evaluation cases by admins (docs/eval.md)."""
+
+    eval_dir: Path | None = Field(None, description="Folder the console saves evaluation cases made from "
+                                  "feedback in (feedback.jsonl); None = data_dir/eval.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KB_AGENT_",
@@ -276,6 +291,8 @@ class Settings(BaseSettings):
     facts: FactsSettings = Field(default_factory=FactsSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    feedback: FeedbackSettings = Field(default_factory=FeedbackSettings)
 
     @field_validator("data_dir")
     @classmethod
@@ -295,6 +312,19 @@ class Settings(BaseSettings):
     @property
     def usage_db(self) -> Path:
         return self.data_dir / "usage.sqlite3"
+
+    @property
+    def eval_dir(self) -> Path:
+        """Where evaluation cases made from feedback are saved."""
+        return self.feedback.eval_dir if self.feedback.eval_dir is not None else self.data_dir / "eval"
+
+    @property
+    def conversations_db(self) -> Path:
+        return self.data_dir / "conversations.sqlite"
+
+    @property
+    def feedback_db(self) -> Path:
+        return self.data_dir / "feedback.sqlite"
 
     @classmethod
     def settings_customise_sources(

@@ -1,9 +1,10 @@
 """KnowledgeBase: built once from Settings, the one object tools, router, CLI and UI talk to.
 
-It owns the live glossary, the usage log, the fact service (curated facts and spreadsheet
-tables), the chunk store, the embedder and the document retriever. Heavy parts are built
-once, on first use (thread-safe), never per query; a part that cannot load raises a typed
-error while the others keep working (glossary and facts without documents, for instance).
+It owns the live glossary, the usage log, the stored conversations and feedback, the fact
+service (curated facts and spreadsheet tables), the chunk store, the embedder and the
+document retriever. Heavy parts are built once, on first use (thread-safe), never per query;
+a part that cannot load raises a typed error while the others keep working (glossary and
+facts without documents, for instance).
 """
 
 from __future__ import annotations
@@ -66,6 +67,21 @@ class KnowledgeBase:
         """Stores that follow ingestion (spreadsheets -> SQLite tables); built on first use so a
         broken tables database cannot stop the glossary or documents from loading."""
         return self._part("ingest_hooks", lambda: [self.facts.ingest_hook()])
+
+    # -- conversations and feedback (kb_agent/conversations.py, kb_agent/feedback.py) ----------
+    @property
+    def conversations(self):
+        """Each user's stored chat conversations (``data_dir/conversations.sqlite``)."""
+        from kb_agent.conversations import ConversationStore
+
+        return self._part("conversations", lambda: ConversationStore(self.settings.conversations_db))
+
+    @property
+    def feedback(self):
+        """Thumbs up/down and comments on answers (``data_dir/feedback.sqlite``)."""
+        from kb_agent.feedback import FeedbackStore
+
+        return self._part("feedback", lambda: FeedbackStore(self.settings.feedback_db))
 
     # -- embeddings and the chunk store (kb_agent/embed, kb_agent/store) ---------------------
     @property

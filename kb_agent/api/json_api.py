@@ -324,7 +324,7 @@ def json_api_router(ctx: WebContext) -> APIRouter:
     def ask(who: ApiCaller, body: AskRequest) -> dict:
         """The answer with its citations, for the caller's groups; a refusal is `found: false`."""
         history = [m.model_dump() for m in body.history]
-        return answerer.ask(body.question, who.principal, history).to_dict()
+        return answerer.ask(body.question, who.principal, history, surface="api").to_dict()
 
     @route("/search", SearchResponse, SearchRequest, "Search the documents (as `kb-agent search --json`)")
     def search(who: ApiCaller, body: SearchRequest) -> dict:

@@ -11,11 +11,14 @@ Two transports, one server (the official ``mcp`` SDK's low-level ``Server``):
 - streamable HTTP at ``/mcp`` on the web server (:func:`mount_mcp`): each request brings
   ``Authorization: Bearer <key>``; stateless, JSON responses.
 
-Every call resolves the key again, so a revoked key or a disabled owner stops at once.
+Every call resolves the key again, so a revoked key or a disabled owner stops at once. Every
+tool call goes into the audit log (kb_agent/audit.py) with surface ``mcp``: the caller, the
+tool, its query and the evidence it returned.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 from typing import Any, Callable
@@ -60,6 +63,30 @@ def tool_result(text: str, recorder: TurnRecorder) -> types.CallToolResult:
         structured_content={"found": event.output.found, "citations": [c.to_dict() for c in event.output.citations]})
 
 
+#: The argument that holds what was asked, by tool (the first one a call has is recorded).
+_QUERY_ARGUMENTS = ("query", "question", "term")
+
+
+def tool_question(arguments: dict[str, Any]) -> str:
+    """What an MCP call asked, for the audit log: its query argument, else all its arguments."""
+    for name in _QUERY_ARGUMENTS:
+        if isinstance(arguments.get(name), str) and arguments[name].strip():
+            return arguments[name].strip()
+    return json.dumps(arguments, ensure_ascii=False, default=str)
+
+
+def audit_tool_call(kb: KnowledgeBase, caller: ApiCaller, name: str, arguments: dict[str, Any],
+                    recorder: TurnRecorder) -> None:
+    event = recorder.events[-1] if recorder.events else None
+    try:
+        kb.usage.record_question(caller.name, tool_question(arguments), "tool", [name],
+                                 bool(event and event.error is None and event.output.found), surface="mcp",
+                                 evidence=[{"source": c.source, "locator": c.locator}
+                                           for c in (event.output.citations if event else [])])
+    except Exception:  # the usage log must never break a tool call
+        log.warning("could not write the usage log", exc_info=True)
+
+
 def build_mcp_server(kb: KnowledgeBase, caller_of: CallerOf) -> Server:
     classes = kb_tool_classes(kb)
 
@@ -83,7 +110,9 @@ def build_mcp_server(kb: KnowledgeBase, caller_of: CallerOf) -> Server:
                 type="text", text=f"Error: unknown tool {params.name!r}; tools: {', '.join(classes)}")], is_error=True)
         recorder = TurnRecorder()
         instance = tool(params.name, caller, recorder)
-        text = await anyio.to_thread.run_sync(instance.call, dict(params.arguments or {}))
+        arguments = dict(params.arguments or {})
+        text = await anyio.to_thread.run_sync(instance.call, arguments)
+        await anyio.to_thread.run_sync(audit_tool_call, kb, caller, params.name, arguments, recorder)
         return tool_result(text, recorder)
 
     return Server(SERVER_NAME, instructions="Company knowledge base: glossary terms, curated facts and "

@@ -124,7 +124,7 @@ def sse_chunks(answerer: Answerer, question: str, caller: ApiCaller, history: li
     yield _chunk(completion_id, created, {"role": "assistant", "content": ""})
     segment = ""
     try:
-        for update in answerer.stream(question, caller.principal, history):
+        for update in answerer.stream(question, caller.principal, history, surface="api"):
             text = update.text
             if text.startswith(segment):
                 delta = text[len(segment):]
@@ -182,7 +182,7 @@ def openai_router(answerer: Answerer, auth: AuthService | None) -> APIRouter:
             return StreamingResponse(sse_chunks(answerer, question, who, history, completion_id, created),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         try:
-            answer = await run_in_threadpool(answerer.ask, question, who.principal, history)
+            answer = await run_in_threadpool(answerer.ask, question, who.principal, history, surface="api")
         except KBError as exc:
             return api_error(exc).response()
         return JSONResponse(completion(answer, completion_id, created))

@@ -22,7 +22,7 @@ from typer.core import TyperGroup
 
 from kb_agent.errors import KBError
 
-COMMAND_MODULES = ["ask_cmd", "glossary_cmd", "facts_cmd", "serve_cmd", "users_cmd", "keys_cmd", "mcp_cmd", "ingest_cmd", "search_cmd", "eval_cmd", "config_cmd"]
+COMMAND_MODULES = ["ask_cmd", "glossary_cmd", "facts_cmd", "serve_cmd", "users_cmd", "keys_cmd", "mcp_cmd", "ingest_cmd", "search_cmd", "eval_cmd", "audit_cmd", "config_cmd"]
 
 class _KBGroup(TyperGroup):
     """Turns a KBError from any command into one clean line on stderr and exit status 2."""

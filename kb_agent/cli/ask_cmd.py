@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Optional
 
@@ -98,13 +99,33 @@ def _stream_answer(answerer, question: str, history: list[dict[str, str]]):
     return answer
 
 
-def chat(ctx: typer.Context) -> None:
-    """Interactive terminal chat (empty line or Ctrl-D to quit; /new starts over)."""
+def chat(ctx: typer.Context,
+         resume: Optional[str] = typer.Option(None, "--resume", metavar="ID",
+                                              help="Continue a stored conversation (ids: --list)."),
+         list_: bool = typer.Option(False, "--list", help="List your stored conversations (id, updated, title).")) -> None:
+    """Interactive terminal chat (empty line or Ctrl-D to quit; /new starts over). Every chat is
+    saved as a conversation of the local user, which single-user web mode shows too."""
+    from kb_agent.access import LOCAL_ADMIN
+
+    store, user = state(ctx).kb().conversations, LOCAL_ADMIN.name
+    if list_:
+        _list_conversations(store, user)
+        return
+    conv_id, history = None, []
+    if resume is not None:
+        stored = store.get(user, resume)
+        if stored is None:
+            raise KBError(f"There is no stored conversation {resume!r}.",
+                          hint="`kb-agent chat --list` shows the ids of yours.")
+        conv_id, history = stored.id, stored.history
     answerer = _answerer(ctx)
     mode = "offline — no language model configured" if answerer.mode == "offline" else f"LLM: {state(ctx).settings().llm}"
     typer.echo(f"kb-agent chat ({mode}). Ask about company terms, facts and documents. "
                "Empty line to quit, /new for a new conversation.")
-    history: list[dict[str, str]] = []
+    if conv_id is not None:
+        typer.echo(f"(resuming \"{stored.title}\", {stored.summary.turns} earlier turns)")
+        for m in history[-4:]:
+            typer.echo(("你/you> " if m["role"] == "user" else "") + m["content"])
     while True:
         try:
             question = input("\n你/you> ").strip()
@@ -114,7 +135,7 @@ def chat(ctx: typer.Context) -> None:
         if not question:
             break
         if question == "/new":
-            history = []
+            conv_id, history = None, []
             typer.echo("(new conversation)")
             continue
         try:
@@ -122,5 +143,34 @@ def chat(ctx: typer.Context) -> None:
         except KBError as exc:
             typer.echo(f"error: {exc}", err=True)
             continue
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
-        history = history[-12:]
+        turn = [{"role": "user", "content": question}, {"role": "assistant", "content": answer.answer}]
+        history += turn
+        conv_id = _save_turn(store, user, conv_id, answer, turn)
+
+
+def _list_conversations(store, user: str) -> None:
+    import datetime as dt
+
+    conversations = store.list(user)
+    if not conversations:
+        typer.echo("No stored conversations yet: `kb-agent chat` saves each one.")
+    for c in conversations:
+        updated = dt.datetime.fromtimestamp(c.updated).strftime("%Y-%m-%d %H:%M")
+        typer.echo(f"{c.id}  {updated}  {c.title}  ({c.turns} turn{'' if c.turns == 1 else 's'})")
+
+
+def _save_turn(store, user: str, conv_id: str | None, answer, history_turn: list[dict[str, str]]) -> str | None:
+    """Save one answered turn (created as a conversation on the first), with the chat messages
+    the web chat would have shown for it; a failure to save is said, not fatal."""
+    from kb_agent.ui.render import answer_messages
+
+    chat = [history_turn[0], *answer_messages(answer.answer, answer.events, answer.language, answer.citations)]
+    record = {"question": answer.question, "answer": answer.answer, "tool_calls": answer.tool_calls,
+              "evidence": [c.to_dict() for c in answer.citations]}
+    try:
+        if conv_id is None:
+            conv_id = store.create(user, answer.question)
+        store.append_turn(user, conv_id, chat, history_turn, record)
+    except (KBError, OSError, sqlite3.Error) as exc:
+        typer.echo(f"warning: the conversation was not saved: {exc}", err=True)
+    return conv_id

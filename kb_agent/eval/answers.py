@@ -46,7 +46,7 @@ def answer_item(answerer, item: EvalItem, principal: Principal) -> AnswerResult:
     res = AnswerResult(item.id, item.question)
     start = time.perf_counter()
     try:
-        ans = answerer.ask(item.question, principal)
+        ans = answerer.ask(item.question, principal, surface="eval")
     except KBError as exc:   # an unreachable model or a bad question: reported, the run goes on
         res.error = str(exc).splitlines()[0]
         return res

@@ -1,5 +1,6 @@
-"""The web application: a FastAPI app with the sign-in page, the file-download route, a small
-JSON API, and two Gradio apps mounted on it — the chat at /chat and the admin console at /admin.
+"""The web application: a FastAPI app with the sign-in page, the file-download route, the
+admins' audit-log export, a small JSON API, and two Gradio apps mounted on it — the chat at
+/chat and the admin console at /admin.
 
 Gradio asks ``auth_dependency`` on every page, API and queue request: the chat accepts any
 signed-in user, the console only admins (an employee gets 401 from every console endpoint,
@@ -53,6 +54,11 @@ def build_context(settings: Settings, kb: KnowledgeBase | None = None,
     kb = kb or KnowledgeBase(settings)
     answerer = answerer or Answerer(settings, kb)
     auth = None if settings.web.single_user else AuthService(settings)
+    from kb_agent.audit import DailyPurge
+
+    purge = DailyPurge(kb.usage, settings.audit.retention_days)
+    purge()                     # the web server starts: answers past the retention go now,
+    answerer.after_log = purge  # and again at most once a day, checked after each answer
     return WebContext(settings, kb, answerer, auth)
 
 
@@ -131,6 +137,11 @@ def create_app(ctx: WebContext) -> FastAPI:
 
     app.include_router(json_api_router(ctx))
     app.include_router(keys_router(ctx))
+
+    # The audit log as CSV / JSONL (/audit/export): admins only, written at request time.
+    from kb_agent.ui.audit_export import audit_router
+
+    app.include_router(audit_router(ctx))
 
     # The OpenAI-compatible API (/v1) and MCP (/mcp): API keys only, never the session cookie.
     from kb_agent.api.mcp_server import mount_mcp

@@ -32,6 +32,18 @@ table.kb-card td { border-top: 1px solid #e3e8f0; padding: 4px 10px; }
 #kb-chat button.example { border: 1px solid #d6e0ee; border-radius: 12px; background: #f7f9fc; }
 #kb-chat button.example:hover { border-color: #1f5fbf; background: #eef3fb; }
 .kb-stat { font-size: 14px; color: #33415c; }
+.kb-side-title { font-size: 15px; font-weight: 700; color: #14213d; margin: 4px 0 6px; }
+.kb-side-empty { font-size: 13px; color: #8391a7; }
+.kb-note { font-size: 13px; margin-top: 6px; }
+#kb-conversations { max-height: 55vh; overflow-y: auto; }
+#kb-conversations > .wrap:not(.default) { flex-direction: column; flex-wrap: nowrap; }
+#kb-conversations label { width: 100%; box-sizing: border-box; border-radius: 8px; font-size: 14px; }
+#kb-conversations label span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#kb-feedback-row { align-items: center; gap: 8px; flex-wrap: nowrap !important; }
+#kb-feedback-row .kb-note { margin-top: 0; padding: 6px 10px; display: inline-block; white-space: nowrap; }
+#kb-feedback-status { flex: 0 0 auto !important; width: auto !important; min-width: 0 !important; }
+#kb-feedback-comment { flex: 1 1 auto !important; min-width: 120px !important; }
+#kb-feedback-send { flex: 0 0 auto !important; }
 """
 
 SIGNIN_CSS = """

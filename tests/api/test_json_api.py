@@ -81,6 +81,15 @@ def test_json_api_with_a_key_and_with_the_cookie(start_app, key_for, cli, tmp_pa
                                     "api:ingest.status"}
     assert app.ctx.auth.keys.list("alice")[0].last_used_at is not None
 
+    # every answer is in the audit log with the surface it came through and the evidence shown
+    from kb_agent import audit
+
+    asked = audit.search(app.ctx.kb.usage, user="alice", text="AM是什么意思")
+    assert [r.surface for r in asked] == ["api", "api"]     # the key's call and the cookie's
+    assert asked[0].evidence and asked[0].evidence[0]["source"] == answer["citations"][0]["source"]
+    assert asked[0].evidence[0]["locator"] == answer["citations"][0]["locator"]
+    assert [r.surface for r in audit.search(app.ctx.kb.usage, user="local")] == ["cli"]  # as_cli("ask", …)
+
 
 def test_json_api_refusals_and_openapi(start_app, key_for):
     app = start_app(web={"max_failed_signins": 4})

@@ -78,6 +78,11 @@ def test_mcp_over_http(start_app, key_for):
 
     anyio.run(main)
     assert {u[3] for u in app.ctx.kb.usage.key_uses()} >= {f"mcp:{t}" for t in TOOLS}
+    from kb_agent import audit
+
+    calls = audit.search(app.ctx.kb.usage, surface="mcp", user="fiona")
+    assert {(r.question, r.tool_names[0]) for r in calls} >= {("AM", "glossary_lookup"), (PRICE, "doc_retrieve")}
+    assert any(e["source"] == "finance/floor_prices.md" for r in calls for e in r.evidence)
 
     body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
     headers = {"Accept": "application/json, text/event-stream"}

@@ -63,6 +63,9 @@ def test_keys_decide_who_asks(start_app, key_for):
     assert all(not c["source"].startswith("finance/") for c in employee.citations)
     finance = ask(fiona, PRICE).choices[0].message
     assert "41,800" in finance.content and finance.citations[0]["source"] == "finance/floor_prices.md"
+    from kb_agent import audit
+    (logged,) = audit.search(app.ctx.kb.usage, user="fiona")      # the audit log: surface and evidence
+    assert logged.surface == "api" and logged.evidence[0]["source"] == "finance/floor_prices.md"
 
     with pytest.raises(openai.AuthenticationError) as bad:
         ask(client(app, "kbk_not-a-real-key"), PRICE)
