@@ -155,17 +155,20 @@ class Answerer:
     # -- offline ---------------------------------------------------------------------------
     def _offline(self, question: str, principal: Principal, history: Sequence[dict[str, str]] = (),
                  surface: str = "cli") -> Answer:
-        from kb_agent.router import NOT_FOUND, NOTICE, route
+        from kb_agent.router import NOT_FOUND, NOTICE, route_all
 
         lang = language_of(question, self.settings.agent.language)
         earlier = [m["content"] for m in plain_history(history, self.settings.agent.max_question_chars)
                    if m["role"] == "user"]
         follow = resolve(question, earlier, lambda q: [m.text for m, _ in self.kb.understand(q).chosen])
-        routed, terms = route(follow.question, self.kb, principal)
+        routing = route_all(follow.question, self.kb, principal)
+        routed, terms = routing.answer, routing.terms
         notice = NOTICE[lang] + (f"\n\n{UNDERSTOOD_AS[lang].format(q=follow.question)}" if follow.changed else "")
         self.kb.usage.record_unknown_terms(terms.unknown, question)
         if routed is None:
             body = NOT_FOUND[lang] + self._unknown_terms_note(terms.unknown, lang)
+            if routing.miss is not None and routing.miss.text:
+                body += "\n\n" + routing.miss.text     # why, and the closest passages: not an answer
             answer = Answer(question, f"{notice}\n\n{body}", "offline", lang, found=False,
                             terms=terms.to_dict())
         else:

@@ -194,6 +194,23 @@ class MilvusSettings(BaseModel):
     timeout_s: float = Field(30.0, gt=0, description="Timeout of one Milvus call.")
 
 
+class RelevanceSettings(BaseModel):
+    """When a retrieved passage counts as an answer ('no relevant passage' otherwise): the
+    decision of kb_agent/index/relevance.py (docs/retrieval.md). `kb-agent eval --calibrate`
+    measures these on your own questions and writes the ones it chooses."""
+
+    min_coverage: float = Field(0.5, ge=0, le=1, description="Relevant when the passage mentions this "
+                                "IDF-weighted share of the question's content terms.")
+    partial_coverage: float = Field(0.3, ge=0, le=1, description="… or this share, when its dense score "
+                                    "also stands out (partial_z).")
+    partial_z: float = Field(2.0, description="Standard deviations the passage's cosine must stand above the "
+                             "query's cosine against the corpus in general (a random sample of chunks).")
+    dense_alone_z: float = Field(4.0, description="Relevant on the dense score alone (no words in common) "
+                                 "from this many standard deviations.")
+    background_sample: int = Field(2000, ge=50, le=100_000, description="Chunks in the fixed random sample "
+                                   "that term weights (IDF) and the query's background cosine come from.")
+
+
 class RetrievalSettings(BaseModel):
     """Document retrieval: hybrid dense + keyword search with reciprocal-rank fusion (docs/retrieval.md)."""
 
@@ -209,12 +226,10 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(60, ge=0)
     dense_weight: float = Field(1.0, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
-    min_score: float | None = Field(None, description="Best passage's cosine similarity below which the "
-                                    "result is 'no relevant passage'; None = the calibrated default of "
-                                    "the embedder (kb_agent/index/calibration.py; `kb-agent eval` prints one). "
-                                    "Applies when keyword search also matched the passage.")
-    min_score_dense_only: float | None = Field(None, description="The same threshold for a passage found "
-                                               "by vector search alone (no keyword in common); None = default.")
+    relevance: RelevanceSettings = Field(default_factory=RelevanceSettings)
+    demote_navigation: bool = Field(False, description="Rank tables of contents, indexes and lists of figures "
+                                    "after content passages (kb_agent/index/navigation.py). Off by default: on "
+                                    "the development corpus it lowered recall@5 (docs/benchmarks.md).")
     hnsw_threshold: int = Field(50_000, ge=1, description="faiss: chunk count from which the vector index is "
                                 "HNSW (approximate) instead of exact inner product.")
     hnsw_m: int = Field(32, ge=4, le=128)

@@ -153,8 +153,10 @@ class KnowledgeBase:
         if isinstance(filters, dict):
             filters = SearchFilters.from_dict(filters)
         terms = self.understand(query)
+        names = [(m.text, *(n for e in entries for n in e.names())) for m, entries in terms.chosen]
         return self.retriever.retrieve(query, principal, top_k=top_k, filters=filters,
-                                       expanded_query=terms.expanded_query, expansion=terms.describe())
+                                       expanded_query=terms.expanded_query, expansion=terms.describe(),
+                                       glossary_names=names)
 
     # -- facts and tables (kb_agent/facts) -------------------------------------------------
     @property

@@ -20,6 +20,7 @@ class RouteAnswer:
     tool: str                       # the tool this route stands for
     arguments: dict = field(default_factory=dict)
     output: ToolOutput = field(default_factory=lambda: ToolOutput(""))
+    found: bool = True              # False: a near miss, shown apart from the answer ("not an answer")
 
 
 RouteFn = Callable[[str, "KnowledgeBase", Principal, TermUnderstanding], "RouteAnswer | None"]

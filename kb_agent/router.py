@@ -10,6 +10,7 @@ invents: when no route answers, it says nothing was found.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kb_agent.access import Principal
@@ -42,10 +43,21 @@ NOT_FOUND = {
 }
 
 
-def route(question: str, kb: "KnowledgeBase", principal: Principal) -> tuple[RouteAnswer | None, TermUnderstanding]:
-    """First route that answers, plus the term understanding used (for display and logging)."""
+@dataclass(frozen=True)
+class Routing:
+    """The offline router's outcome: the answer (None: nothing answers), the term understanding
+    used, and the nearest miss a route reported (shown apart: "closest passages, not an answer")."""
+
+    answer: RouteAnswer | None
+    terms: TermUnderstanding
+    miss: RouteAnswer | None = None
+
+
+def route_all(question: str, kb: "KnowledgeBase", principal: Principal) -> Routing:
+    """First route that answers, else the near miss a route reported."""
     terms = kb.understand(question)
     tools = set(kb.settings.agent.tools)
+    miss = None
     for tool, fn in ROUTES:
         if tool not in tools:
             continue
@@ -54,6 +66,13 @@ def route(question: str, kb: "KnowledgeBase", principal: Principal) -> tuple[Rou
         except KBError as exc:   # one unusable store must not silence the others
             log.warning("offline route %s unavailable: %s", fn.__name__, exc)
             continue
-        if answer is not None:
-            return answer, terms
-    return None, terms
+        if answer is not None and answer.found:
+            return Routing(answer, terms)
+        miss = miss or answer
+    return Routing(None, terms, miss)
+
+
+def route(question: str, kb: "KnowledgeBase", principal: Principal) -> tuple[RouteAnswer | None, TermUnderstanding]:
+    """First route that answers (None: nothing does), plus the term understanding used."""
+    routing = route_all(question, kb, principal)
+    return routing.answer, routing.terms

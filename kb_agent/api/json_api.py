@@ -140,6 +140,7 @@ class SearchResponse(_Shape):
     expanded_query: str
     expansion: str | None
     found: bool
+    reason: str = ""            # why found or not, in the question's language (docs/retrieval.md)
     hits: list[SearchHit]
     latency_ms: float
     filters: dict[str, Any] | None

@@ -43,8 +43,10 @@ class ItemResult:
     contains: bool | None = None
     found: bool | None = None
     answerable: bool = True
-    best_keyword_score: float | None = None   # best cosine among hits keyword search also found
-    best_dense_score: float | None = None     # best cosine among hits found by vectors alone
+    # doc items: (coverage, z, across languages) of each retrieved passage, what `--calibrate`
+    # chooses the relevance cut-offs from (kb_agent/index/relevance.py)
+    passages: list[tuple[float, float | None, bool]] = field(default_factory=list)
+    reason: str = ""
     top: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
@@ -65,10 +67,10 @@ def eval_doc(kb, item: EvalItem, principal: Principal, top_k: int) -> ItemResult
     res.top = [{"source": s, "locator": loc.get("label"), "score": round(h.score, 4)}
                for (s, loc), h in zip(hits[:3], result.hits)]
     res.found = result.found
-    kw = [h.score for h in result.hits if h.keyword_rank is not None]
-    dense = [h.score for h in result.hits if h.keyword_rank is None]
-    res.best_keyword_score = round(max(kw), 4) if kw else None
-    res.best_dense_score = round(max(dense), 4) if dense else None
+    res.reason = result.reason
+    if result.decision is not None:
+        res.passages = [(round(j.coverage, 4), None if j.z is None else round(j.z, 3), j.across)
+                        for j in result.decision.judged]
     if item.answerable:
         res.rank = first_relevant_rank(hits, item.expected_source, item.expected_locator)
         res.ok = res.rank is not None and res.rank <= top_k
@@ -148,8 +150,6 @@ def _rate(flags: Sequence[bool | None]) -> float | None:
 
 def build_report(results: Sequence[ItemResult], issues: Sequence[ItemIssue], notes: Sequence[str],
                  top_k: int, with_route: bool = True) -> dict[str, Any]:
-    from kb_agent.index.calibration import best_threshold
-
     kinds: dict[str, Any] = {}
     for kind in ("doc", "term", "fact"):
         rs = [r for r in results if r.kind == kind and r.error is None]
@@ -180,16 +180,6 @@ def build_report(results: Sequence[ItemResult], issues: Sequence[ItemIssue], not
         confusion = Counter(f"{r.expected_route}->{r.route}" for r in routed if r.route != r.expected_route)
         report["routing"] = {"n": len(routed), "accuracy": _rate([r.route == r.expected_route for r in routed]),
                              "errors": dict(confusion), "latency_ms": _latency([r.route_latency_ms for r in routed])}
-    docs = [r for r in results if r.kind == "doc" and r.error is None]
-    calib: dict[str, Any] = {}
-    for key, attr in (("min_score", "best_keyword_score"), ("min_score_dense_only", "best_dense_score")):
-        pos = [getattr(r, attr) for r in docs if r.answerable and r.rank == 1 and getattr(r, attr) is not None]
-        neg = [getattr(r, attr) for r in docs if not r.answerable and getattr(r, attr) is not None]
-        if pos and neg:
-            t, acc = best_threshold(pos, neg)
-            calib[key] = {"suggested": t, "accuracy": acc, "answerable": len(pos), "unanswerable": len(neg)}
-    if calib:
-        report["calibration"] = calib
     report["results"] = [r.to_dict() for r in results]
     return report
 
@@ -231,11 +221,35 @@ def format_report(report: dict[str, Any]) -> str:
         r = report["routing"]
         lines.append(f"route n={r['n']}  accuracy {_f(r['accuracy'])}  latency p50 {r['latency_ms']['p50']:.1f} ms "
                      f"p95 {r['latency_ms']['p95']:.1f} ms" + (f"  misroutes {r['errors']}" if r["errors"] else ""))
-    for key, c in report.get("calibration", {}).items():
-        lines.append(f"calibration: retrieval.{key} ≈ {c['suggested']} separates {c['answerable']} answered from "
-                     f"{c['unanswerable']} unanswerable questions with accuracy {_f(c['accuracy'])}")
     return "\n".join(lines)
 
 
 def _f(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
+
+
+def calibration(results: Sequence[ItemResult], *, max_refused: float = 0.05) -> dict[str, Any]:
+    """The relevance cut-offs these doc results support (kb_agent/index/calibration.py): the
+    chosen policy, its outcome, and the trade-off curve."""
+    from kb_agent.index.calibration import calibrate
+
+    docs = [r for r in results if r.kind == "doc" and r.error is None]
+    answerable = [r.passages for r in docs if r.answerable]
+    unanswerable = [r.passages for r in docs if not r.answerable]
+    chosen, curve = calibrate(answerable, unanswerable, max_refused=max_refused)
+    return {"answerable": len(answerable), "unanswerable": len(unanswerable), "max_refused": max_refused,
+            "chosen": chosen.to_dict(), "curve": [p.to_dict() for p in curve]}
+
+
+def format_calibration(c: dict[str, Any]) -> str:
+    lines = [f"calibration on {c['answerable']} answerable and {c['unanswerable']} unanswerable questions "
+             f"(at most {c['max_refused']:.0%} of answerable ones refused):",
+             "  refused answerable   refused unanswerable   min_coverage partial_coverage partial_z dense_alone_z"]
+    for p in c["curve"]:
+        pol = p["policy"]
+        lines.append(f"  {p['refused_answerable']:>17.1%}   {p['refused_unanswerable']:>20.1%}   {pol['min_coverage']:>12} "
+                     f"{pol['partial_coverage']:>16} {pol['partial_z']:>9} {pol['dense_alone_z']:>13}")
+    ch = c["chosen"]
+    lines.append(f"chosen: {ch['policy']} refuses {ch['refused_unanswerable']:.1%} of unanswerable and "
+                 f"{ch['refused_answerable']:.1%} of answerable questions")
+    return "\n".join(lines)

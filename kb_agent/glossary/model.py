@@ -49,6 +49,11 @@ class GlossaryEntry:
         parts = re.split(r"[（）()、/;；,，]+", self.chinese)
         return [p.strip() for p in parts if len(p.strip()) >= 2]
 
+    def names(self) -> list[str]:
+        """Every way the documents may write this meaning: the term, its aliases, the English
+        name and the Chinese names."""
+        return list(dict.fromkeys(n for n in (self.term, *self.aliases, self.english, *self.chinese_names()) if n))
+
     def one_line(self) -> str:
         names = " / ".join(x for x in (self.english, self.chinese) if x)
         scope = f" [{self.scope}]" if self.scope else ""

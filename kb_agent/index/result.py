@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb_agent.chunk import Chunk
+from kb_agent.index.relevance import Decision
 
 
 @dataclass(frozen=True)
@@ -40,22 +41,27 @@ class RetrievalResult:
     expanded_query: str
     expansion: str                       # "AM → Account Manager / 客户经理" or ""
     hits: tuple[Hit, ...]                # best first, at most top_k (also when not found)
-    found: bool                          # some hit passes its threshold (see calibration.py)
-    min_score: float                     # threshold for hits keyword search also found
-    min_score_dense_only: float          # threshold for hits only vector search found
+    found: bool                          # some hit is relevant (kb_agent/index/relevance.py)
+    decision: Decision | None = None     # why: the relevance decision and its reason
     latency_ms: float = 0.0
     filters: dict[str, Any] | None = None
     notes: tuple[str, ...] = field(default=())   # e.g. "keyword search only: embedder failed"
 
     @property
+    def reason(self) -> str:
+        """Why it was found or not, in the question's language ("no passage mentions 差旅补贴")."""
+        return self.decision.reason if self.decision else ""
+
+    @property
     def relevant(self) -> tuple[Hit, ...]:
-        """The hits to show: all of them when the best passage passes the threshold, else none."""
+        """The hits to show: all of them when some passage is relevant, else none."""
         return self.hits if self.found else ()
 
     def to_dict(self, max_chars: int | None = None) -> dict[str, Any]:
         return {"query": self.query, "expanded_query": self.expanded_query, "expansion": self.expansion,
-                "found": self.found, "min_score": self.min_score,
-                "min_score_dense_only": self.min_score_dense_only, "latency_ms": round(self.latency_ms, 2),
+                "found": self.found, "reason": self.reason,
+                "relevance": self.decision.to_dict() if self.decision else None,
+                "latency_ms": round(self.latency_ms, 2),
                 "filters": self.filters, "notes": list(self.notes),
                 "hits": [h.to_dict(max_chars) for h in self.hits]}
 
@@ -68,7 +74,7 @@ def search_json(result: RetrievalResult, max_chars: int | None = None) -> dict[s
                 "fused": d["fused"], "dense_rank": d["dense_rank"], "keyword_rank": d["keyword_rank"]}
 
     return {"query": result.query, "expanded_query": result.expanded_query, "expansion": result.expansion,
-            "found": result.found, "hits": [hit(h) for h in result.hits],
+            "found": result.found, "reason": result.reason, "hits": [hit(h) for h in result.hits],
             "latency_ms": round(result.latency_ms, 2), "filters": result.filters, "notes": list(result.notes)}
 
 

@@ -12,7 +12,8 @@ and keeps what is the same for every backend:
 - consistency: readers hold a shared lock while they search; an update prepares the slow
   part first and then commits the vector and keyword changes together under the exclusive
   lock, so a search sees one generation, never a mix.
-- reciprocal-rank fusion, a second access check on every returned chunk, and thresholds.
+- reciprocal-rank fusion, a second access check on every returned chunk, and the relevance
+  decision (kb_agent/index/relevance.py) over a fixed background sample of the corpus.
 """
 
 from __future__ import annotations
@@ -29,14 +30,25 @@ from kb_agent.access import Principal
 from kb_agent.chunk import Chunk
 from kb_agent.errors import EmbeddingError
 from kb_agent.index.backend import IndexIdentity, IndexRow, KeywordIndex, Scope, VectorIndex, as_rows, no_commit
-from kb_agent.index.calibration import default_min_score, is_relevant
+from kb_agent.i18n import language_of
 from kb_agent.index.factory import create_keyword_index, create_vector_index
 from kb_agent.index.filters import SearchFilters
 from kb_agent.index.fusion import rrf
+from kb_agent.index.navigation import is_navigation
+from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, decide, is_chinese, mentioned_in,
+                                      passage_text, question_terms, weighted)
 from kb_agent.index.result import Hit, RetrievalResult
 from kb_agent.index.rwlock import RWLock
+from kb_agent.index.tokenize import Tokenizer
 
 log = logging.getLogger(__name__)
+
+#: Candidates fetched beyond 2×top_k, so that navigation chunks can yield their places.
+NAV_SLACK = 5
+
+
+def _navigation(chunk: Chunk | None) -> bool:
+    return chunk is not None and is_navigation(chunk.text)
 
 
 class ChunkSource(Protocol):
@@ -49,6 +61,7 @@ class ChunkSource(Protocol):
     def vectors(self, model_id: str) -> tuple[np.ndarray, np.ndarray]: ...
     def vectors_for(self, model_id: str, rowids: Sequence[int]) -> Any: ...
     def changes_since(self, generation: int) -> Any: ...
+    def sample_rowids(self, n: int) -> Sequence[int]: ...
 
 
 def user_words(glossary) -> list[str]:
@@ -110,6 +123,8 @@ class Retriever:
         self._keyword_index = keyword_index
         self._glossary_id: object = object()    # never the id of a glossary
         self._words_changed = False
+        self._background: tuple[int, Background] | None = None   # (generation, sample)
+        self._question_tokenizer: tuple[int, Tokenizer] | None = None  # (glossary id, tokenizer)
 
     # -- the two indexes (built on first use: the chunk store's id is read then) -----------
     @property
@@ -134,12 +149,36 @@ class Retriever:
         return Path(location) if location else None
 
     @property
-    def thresholds(self) -> tuple[float, float]:
-        """(min_score with keyword support, min_score for dense-only passages)."""
-        default = default_min_score(self.embedder.model_id)
-        s = self.settings
-        return (float(s.min_score) if s.min_score is not None else default[0],
-                float(s.min_score_dense_only) if s.min_score_dense_only is not None else default[1])
+    def policy(self) -> RelevancePolicy:
+        r = self.settings.relevance
+        return RelevancePolicy(r.min_coverage, r.partial_coverage, r.partial_z, r.dense_alone_z)
+
+    def background(self) -> Background:
+        """The corpus sample of the relevance decision, re-drawn when the chunk store changed."""
+        generation = self._generation if self._generation is not None else -1
+        current = self._background
+        if current is not None and current[0] == generation:
+            return current[1]
+        rowids = list(self.chunks.sample_rowids(self.settings.relevance.background_sample))
+        texts = fetch_chunks(self.chunks, rowids)
+        vectors = None
+        try:
+            ids, x = _as_vectors(self.chunks.vectors_for(self.embedder.model_id, rowids), rowids)
+            vectors = x if len(ids) else None
+        except Exception as exc:   # a store without vectors: coverage alone decides
+            log.debug("no background vectors: %s", exc)
+        background = Background([passage_text(texts[r]) for r in rowids if r in texts], vectors)
+        self._background = (generation, background)
+        return background
+
+    def _tokenizer(self) -> Tokenizer:
+        """jieba with the glossary's words, for the question's terms (one per glossary version)."""
+        glossary = self.glossary_fn() if self.glossary_fn else None
+        current = self._question_tokenizer
+        if current is None or current[0] != id(glossary):
+            words = user_words(glossary) if glossary is not None else []
+            current = self._question_tokenizer = (id(glossary), Tokenizer(words, bigrams=False))
+        return current[1]
 
     def _glossary_changed(self) -> bool:
         """Hand the keyword index the glossary's words when the glossary object changed;
@@ -288,8 +327,10 @@ class Retriever:
     # -- searching ------------------------------------------------------------------------
     def retrieve(self, query: str, principal: Principal, *, top_k: int | None = None,
                  filters: SearchFilters | None = None, expanded_query: str | None = None,
-                 expansion: str = "") -> RetrievalResult:
-        """Hybrid search for ``expanded_query`` (the question plus glossary expansions)."""
+                 expansion: str = "", glossary_names: Sequence[Sequence[str]] = ()) -> RetrievalResult:
+        """Hybrid search for ``expanded_query`` (the question plus glossary expansions).
+        ``glossary_names``: for each company term in the question, all its names (the term as
+        written first): any of them counts as mentioning it in the relevance decision."""
         started = time.perf_counter()
         k = int(top_k or self.settings.top_k)
         text = expanded_query or query
@@ -308,14 +349,18 @@ class Retriever:
             if qvec is not None and len(vectors):
                 d_ids, _ = vectors.search(qvec, depth, scope)
             k_ids, k_scores = keywords.search(text, depth, scope)
+            # A few more than k: navigation chunks (tables of contents …) found among them go last.
             fused = rrf([d_ids.tolist(), k_ids.tolist()], k=self.settings.rrf_k,
-                        weights=[self.settings.dense_weight, self.settings.keyword_weight])[:k]
+                        weights=[self.settings.dense_weight, self.settings.keyword_weight])[:2 * k + NAV_SLACK]
             top = np.asarray([i for i, _ in fused], dtype=np.int64)
             cos = vectors.scores_for(qvec, top) if qvec is not None and len(top) else np.full(len(top), np.nan)
         d_rank = {int(i): r for r, i in enumerate(d_ids.tolist(), 1)}
         k_rank = {int(i): r for r, i in enumerate(k_ids.tolist(), 1)}
         k_score = {int(i): float(s) for i, s in zip(k_ids.tolist(), k_scores.tolist())}
         chunk_map = fetch_chunks(self.chunks, top.tolist())
+        if self.settings.demote_navigation:
+            order = sorted(range(len(fused)), key=lambda n: _navigation(chunk_map.get(int(fused[n][0]))))  # stable
+            fused, cos = [fused[n] for n in order], [cos[n] for n in order]
         hits = []
         for (rowid, fscore), c in zip(fused, cos):
             chunk = chunk_map.get(int(rowid))
@@ -327,14 +372,33 @@ class Retriever:
                 continue
             hits.append(Hit(int(rowid), chunk, float(0.0 if np.isnan(c) else c), float(fscore),
                             d_rank.get(int(rowid)), k_rank.get(int(rowid)), k_score.get(int(rowid))))
-        low, dense_only = self.thresholds
-        if qvec is None:      # keyword-only fallback: any keyword match counts
-            found = any(h.keyword_rank is not None for h in hits)
-        else:
-            found = any(is_relevant(h.score, h.keyword_rank is not None, low, dense_only) for h in hits)
-        return RetrievalResult(query, text, expansion, tuple(hits), found, low, dense_only,
+            if len(hits) == k:
+                break
+        decision = self.decide(query, hits, qvec, glossary_names)
+        return RetrievalResult(query, text, expansion, tuple(hits), decision.found, decision,
                                (time.perf_counter() - started) * 1000,
                                filters.to_dict() if filters else None, tuple(notes))
+
+    def question_terms(self, query: str, glossary_names: Sequence[Sequence[str]] = ()):
+        """The question's content terms, weighted against this corpus (relevance.py)."""
+        tok = self._tokenizer()
+        return weighted(question_terms(tok.words(query), glossary_names, tok.specificity, tok.pieces),
+                        self.background())
+
+    def mentions(self, query: str) -> bool:
+        """Does the corpus mention any of the question's specific words? (calibration negatives)"""
+        self.sync()
+        return mentioned_in(self.question_terms(query), self.background())
+
+    def decide(self, query: str, hits: Sequence[Hit], qvec: np.ndarray | None,
+               glossary_names: Sequence[Sequence[str]] = ()):
+        """The relevance decision on ``hits`` (kb_agent/index/relevance.py); without a query
+        vector (keyword-only fallback) coverage alone decides."""
+        background = self.background()
+        terms = self.question_terms(query, glossary_names)
+        passages = [Passage.of(h.rowid, h.chunk, h.score if qvec is not None else None) for h in hits]
+        return decide(passages, terms, background.cosine_stats(qvec), self.policy, language_of(query),
+                      question_chinese=is_chinese(query))
 
     def stats(self) -> dict[str, Any]:
         self.sync()
@@ -344,5 +408,4 @@ class Retriever:
                     "vector_backend": vec.get("backend"), "keyword_backend": kw.get("backend"),
                     "vector_index": vec.get("kind"), "tombstones": vec.get("tombstones", 0),
                     "model_id": self.embedder.model_id,
-                    "min_score": self.thresholds[0], "min_score_dense_only": self.thresholds[1],
                     "index_file": vec.get("index_file") or vec.get("location")}

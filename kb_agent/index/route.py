@@ -28,6 +28,10 @@ HEADING = {
 EXPANSION = {"zh": "术语展开：", "en": "Term expansion: "}
 UNAVAILABLE = {"zh": "文档检索暂不可用：", "en": "Document search is unavailable: "}
 
+WHY = {"zh": "原因：{reason}。", "en": "Why: {reason}."}
+CLOSEST = {"zh": "最接近的段落（不是答案，仅供参考）：", "en": "Closest passages (not an answer):"}
+NEAR_MISS_CHARS = 120
+
 #: Excerpts shown by the offline route (fewer than the tool's top_k: people read them).
 ROUTE_TOP_K = 3
 
@@ -43,9 +47,10 @@ def doc_route(question: str, kb: "KnowledgeBase", principal: Principal,
         log.warning("doc route: %s", exc)
         return RouteAnswer("doc", UNAVAILABLE[lang] + exc.user_text(), "doc_retrieve", args,
                            ToolOutput(exc.for_llm(), found=False))
-    if not result.found:
-        return None
     max_chars = kb.settings.retrieval.max_passage_chars
+    if not result.found:
+        return RouteAnswer("doc", near_miss_text(result, lang), "doc_retrieve", args,
+                           doc_output(result, max_chars), found=False)
     lines = [HEADING[lang]]
     if result.expansion:
         lines.append(EXPANSION[lang] + result.expansion)
@@ -54,3 +59,13 @@ def doc_route(question: str, kb: "KnowledgeBase", principal: Principal,
         lines.append(passage_header(n, hit))
         lines.append("> " + clip(hit.chunk.text, max_chars))
     return RouteAnswer("doc", "\n".join(lines), "doc_retrieve", args, doc_output(result, max_chars))
+
+
+def near_miss_text(result, lang: str) -> str:
+    """Why nothing was found, and the closest passages, set apart as not being an answer."""
+    lines = [WHY[lang].format(reason=result.reason)] if result.reason else []
+    if result.hits:
+        lines += ["", CLOSEST[lang]]
+        lines += [f"- {h.chunk.source} — {h.chunk.locator.label()}: {clip(h.chunk.text, NEAR_MISS_CHARS)}"
+                  for h in result.hits]
+    return "\n".join(lines)

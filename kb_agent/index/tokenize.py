@@ -11,14 +11,17 @@ Pure and deterministic for a given term list; one :class:`Tokenizer` per glossar
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+import math
 import re
 import threading
 import unicodedata
 from typing import Iterable
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_ASCII_RUN = re.compile(r"[0-9a-z]+")
 _WORD = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EN_STOP = frozenset("a an the of to in on at for and or is are was were be been by with what which who "
                      "how does do did this that these those it its as from into about can i we you".split())
@@ -28,10 +31,21 @@ _ZH_STOP = frozenset("的 了 是 在 和 与 及 或 吗 呢 吧 啊 什么 哪
 #: Words keyword search ignores (also handed to Milvus's analyzer as its stop filter).
 STOP_WORDS = _EN_STOP | _ZH_STOP
 
+#: Words that ask rather than say what about: keyword search keeps them (a passage may hold
+#: "目的"), the relevance decision does not count them as the question's topic.
+QUESTION_WORDS = frozenset(
+    "怎样 怎么样 哪个 哪里 哪儿 哪 谁 为什么 为何 是否 能否 可否 几次 几个 几天 多久 多长 多大 多远 何时 什么时候 "
+    "请问 一下 告诉 介绍 解释 说明 意思 意味着 含义 指 代表 关于 有关 相关 需要 应该 应当 吗 么 呀 "
+    "when where why whom whose many much could would should will shall may might must please tell explain describe "
+    "mean means meaning stand stands need use used using get there any some".split())
+
 #: Bigrams holding one of these carry no topic ("的原", "理是").
 _PARTICLES = frozenset("的了吗呢吧啊是么")
 
 _jieba_lock = threading.Lock()
+
+#: jieba's dictionary gives compounds it has no counts for a frequency of 3 or so.
+RARE_COMPOUND = 3
 
 
 def normalise(text: str) -> str:
@@ -39,10 +53,30 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The light plural strip of English words: 'printers' → 'printer' (not 'class')."""
     if word.isascii() and word.isalpha() and len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+@functools.lru_cache(maxsize=200_000)
+def match_stem(word: str) -> str:
+    """The Snowball (Porter 2) stem of an English word, for deciding whether a passage mentions a
+    question's word: 'approves', 'approval' → 'approv'. (Keyword search keeps the lighter
+    plural strip of :func:`stem`, which its index was built with.)"""
+    return _snowball().stemWord(word)
+
+
+_SNOWBALL: list = []
+
+
+def _snowball():
+    if not _SNOWBALL:
+        import snowballstemmer
+
+        _SNOWBALL.append(snowballstemmer.stemmer("english"))
+    return _SNOWBALL[0]
 
 
 class Tokenizer:
@@ -58,6 +92,7 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         with _jieba_lock:
             self._jieba.initialize()
+        self._user = {normalise(w) for w in self.user_words}
         for word in self.user_words:
             # jieba matches user words against the normalised (lower-cased) text we give it.
             self._jieba.add_word(normalise(word), freq=1_000_000)
@@ -72,12 +107,50 @@ class Tokenizer:
             word = word.strip()
             if not word or not _WORD.search(word) or word in _EN_STOP or word in _ZH_STOP:
                 continue
-            tokens.append(_stem(word))
+            tokens.append(stem(word))
         if self.bigrams:
             for run in _HAN.findall(text):
                 tokens.extend(b for b in (run[i:i + 2] for i in range(len(run) - 1))
                               if b not in _ZH_STOP and not _PARTICLES.intersection(b))
         return tokens
+
+    def words(self, text: str) -> list[str]:
+        """The jieba words of ``text`` (normalised, company terms whole), without bigrams or
+        stop words: what the relevance decision takes a question's terms from."""
+        text = normalise(text)
+        # jieba for the Chinese words only: with a short company term as a user word it cuts
+        # English words ("cit" + "ies"); English words are the letter and digit runs.
+        han = [w.strip() for w in self._jieba.lcut(text, HMM=True) if _HAN.search(w)]
+        return [w for w in han + _ASCII_RUN.findall(text) if w and w not in STOP_WORDS]
+
+    def specificity(self, word: str) -> float:
+        """How specific a word is in the language at large: 0.25 for everyday words (公司, 负责,
+        number, data) up to 1 for rare ones and words no list has (差旅, 调休, sigterm, company
+        terms). From the Zipf frequency (log10 of uses per billion words): jieba's dictionary
+        for Chinese words, wordfreq's list for the others."""
+        if word in self._user:
+            return 1.0
+        if _HAN.search(word):
+            freq = self._jieba.FREQ.get(word, 0)
+            if freq <= RARE_COMPOUND:
+                # A word jieba's HMM made up ("最多能") or a rare compound of common words
+                # ("多少钱", "磁盘空间"): as specific as its most specific piece.
+                parts = self.pieces(word) or [c for c in word if _HAN.match(c)]
+                if parts and parts != [word]:
+                    return max(self.specificity(p) for p in parts)
+            zipf = math.log10((freq + 1) / self._jieba.total) + 9
+        else:
+            from wordfreq import zipf_frequency
+
+            zipf = zipf_frequency(word, "en")
+        return min(1.0, max(0.25, (6.0 - zipf) / 2.5))
+
+    def pieces(self, word: str) -> list[str]:
+        """The dictionary words of at least two characters a Chinese word is made of, when it
+        is made of more than one ("磁盘空间" → 磁盘, 空间); [] otherwise."""
+        if not _HAN.search(word) or word in self._user:
+            return []
+        return list(dict.fromkeys(p for p in self._jieba.lcut_for_search(word, HMM=False) if len(p) >= 2 and p != word))
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]

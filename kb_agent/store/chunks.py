@@ -209,6 +209,14 @@ class ChunkStore:
         for row in rows:
             yield row[0], self._row_to_chunk(row[1:])
 
+    def sample_rowids(self, n: int) -> list[int]:
+        """Up to ``n`` rowids in a fixed pseudo-random order (a multiplicative hash of the rowid):
+        the same sample every time for the same chunks, and a growing corpus keeps most of it."""
+        with self._lock:
+            rows = self._con.execute("SELECT rowid FROM chunks ORDER BY (rowid * 2654435761) % 4294967296, rowid "
+                                     "LIMIT ?", (int(n),)).fetchall()
+        return sorted(r[0] for r in rows)
+
     def get_by_rowids(self, rowids: Sequence[int]) -> list[Chunk]:
         found = self._fetch_rows(rowids, f"rowid, {self._COLS}", "chunks")
         return [self._row_to_chunk(found[r][1:]) for r in rowids if r in found]

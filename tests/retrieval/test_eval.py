@@ -98,3 +98,29 @@ def test_eval_cli_reports_metrics_per_kind(cli, chunk_store, tmp_path):
 
     text = cli("eval", str(f), "--no-route", env=env)
     assert text.exit_code == 0 and "recall@1 0.667" in text.stdout and "route" not in text.stdout.split("\n")[-1]
+
+
+def test_eval_calibrate_prints_the_curve_and_writes_the_chosen_cut_offs(cli, chunk_store, tmp_path):
+    f = tmp_path / "eval.jsonl"
+    f.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in EVAL_ITEMS), encoding="utf-8")
+    settings_file = tmp_path / "kb_agent.yaml"
+    settings_file.write_text("web:\n  title: Acme KB\n", encoding="utf-8")
+    env = {"KB_AGENT_EMBEDDER__NUM_THREADS": "1"}
+    result = cli("eval", str(f), "--calibrate", "--json", "--write", str(settings_file), env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["answerable"] == 3 and report["unanswerable"] > 1          # its own + generated negatives
+    chosen = report["chosen"]
+    assert chosen["refused_answerable"] <= 1 / 3 and chosen["refused_unanswerable"] >= 0.9
+    assert report["curve"] == sorted(report["curve"], key=lambda p: p["refused_answerable"])
+    import yaml
+
+    written = yaml.safe_load(settings_file.read_text(encoding="utf-8"))
+    assert written["web"] == {"title": "Acme KB"} and written["retrieval"]["relevance"] == chosen["policy"]
+    from kb_agent.config import load_settings
+
+    assert load_settings(settings_file).retrieval.relevance.min_coverage == chosen["policy"]["min_coverage"]
+    text = cli("eval", str(f), "--calibrate", "--no-generated", env=env)
+    assert text.exit_code == 0 and "refused unanswerable" in text.stdout and "chosen:" in text.stdout
+    bad = cli("eval", str(f), "--write", str(settings_file), env=env)
+    assert bad.exit_code != 0 and "--calibrate" in bad.output

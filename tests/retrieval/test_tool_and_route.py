@@ -54,7 +54,8 @@ def test_tool_reports_no_relevant_passage_and_bad_arguments(kb):
     tool = load_tool_class("doc_retrieve", kb.settings.agent.tools_dir)({"kb": kb, "principal": EMPLOYEE,
                                                                         "recorder": (rec := TurnRecorder())})
     text = tool.call(json.dumps({"query": "Who won the football world cup in 1998?"}))
-    assert text.startswith("No relevant passage found") and "do not guess" in text
+    assert text.startswith("Relevance: NO relevant passage found") and "do not guess" in text
+    assert "no passage mentions" in text and "football" in text          # the decision's reason
     assert rec.events[-1].output.found is False and rec.events[-1].output.citations == []
     assert tool.call({"query": "ESS", "top_k": 0}).startswith("Invalid arguments: top_k")
     assert "unknown filter" in tool.call({"query": "ESS", "filters": {"folder": ["hr"]}})
@@ -163,3 +164,16 @@ def test_offline_routes_follow_the_configured_tools(make_settings, chunk_store):
     got = answerer.ask(question)
     assert not got.found and got.route is None and got.events == []
     assert answerer.ask("AM是什么意思？").route == "term"
+
+
+def test_offline_not_found_says_why_and_sets_the_closest_passages_apart(kb):
+    from kb_agent.answering import Answerer
+    from kb_agent.router import NOT_FOUND
+
+    answer = Answerer(kb.settings, kb).ask("公司的差旅补贴标准是多少？", EMPLOYEE)
+    assert not answer.found and answer.citations == [] and NOT_FOUND["zh"] in answer.answer
+    why, closest = answer.answer.index("原因：没有段落提到"), answer.answer.index("最接近的段落（不是答案")
+    assert why < closest and "差旅" in answer.answer[why:closest]
+    english = Answerer(kb.settings, kb).ask("What is the melting point of gold?", EMPLOYEE)
+    assert not english.found and "Why: no passage mentions" in english.answer
+    assert "Closest passages (not an answer):" in english.answer

