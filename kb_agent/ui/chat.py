@@ -266,7 +266,9 @@ def build_chat(ctx: WebContext) -> gr.Blocks:
         def _respond(question, conv, request: gr.Request):
             sent: object = ...  # the chart last sent: unchanged while an answer streams, so not re-sent
             for box_value, chat, new_conv in respond(ctx, question, conv, request):
-                out = {box: box_value, chatbot: chat, conversation: new_conv}
+                # The question box is cleared once, when the question is taken: clearing it again
+                # in later updates would wipe a next question typed while this answer finishes.
+                out = {chatbot: chat, conversation: new_conv, **({box: box_value} if sent is ... else {})}
                 if sent is ...:  # the comment box of an earlier rating goes with the new question
                     out.update(hide_fb)
                 chart = new_conv["chart"]
