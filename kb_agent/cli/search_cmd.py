@@ -76,8 +76,11 @@ def _print(result, max_chars: int) -> None:
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
     if not result.found:
-        best = max((h.score for h in result.hits), default=None)
-        typer.echo("No relevant passage found." + (f" (best score {best:.2f})" if best is not None else ""))
+        typer.echo("No relevant passage found" + (f": {result.reason}." if result.reason else "."))
+        if result.hits:
+            typer.echo("Closest passages (not an answer):")
+            for hit in result.hits:
+                typer.echo(f"  - {hit.chunk.source} — {hit.chunk.locator.label()}: {clip(hit.chunk.text, 120)}")
         return
     for n, hit in enumerate(result.relevant, 1):
         typer.echo(passage_header(n, hit))

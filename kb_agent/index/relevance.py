@@ -143,12 +143,20 @@ class Background:
         self.texts = [normalise(t) for t in texts]
         self._words = [set(map(match_stem, _ASCII_WORD.findall(t))) for t in self.texts]
         self.vectors = None if vectors is None or not len(vectors) else np.asarray(vectors, dtype=np.float32)
+        self._df: dict[tuple[str, ...], int] = {}
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def document_frequency(self, term: Term) -> int:
-        return sum(1 for text, words in zip(self.texts, self._words) if _mentions(term.forms, text, words))
+        """Sampled chunks that mention the term (counted once per term: the sample is fixed)."""
+        df = self._df.get(term.forms)
+        if df is None:
+            if len(self._df) >= 50_000:      # a long-running server's distinct question terms
+                self._df.clear()
+            df = self._df[term.forms] = sum(1 for text, words in zip(self.texts, self._words)
+                                            if _mentions(term.forms, text, words))
+        return df
 
     def idf(self, term: Term) -> float:
         n = len(self.texts)

@@ -92,7 +92,12 @@ def test_search_cli_json_and_batch(cli, chunk_store, tmp_path):
 
     text = cli("search", "How many pages per minute does the SL-500 print?", env=env)
     assert text.exit_code == 0 and "slide 2" in text.stdout
-    assert cli("search", "今天天气怎么样", env=env).exit_code == 1
+    weather = cli("search", "今天天气怎么样", env=env)
+    assert weather.exit_code == 1 and "No relevant passage found: 没有段落提到今天天气" in weather.stdout
+    assert "Closest passages (not an answer):" in weather.stdout
+    out = json.loads(cli("search", "今天天气怎么样", "--json", env=env).stdout)
+    assert out["found"] is False and out["reason"].startswith("没有段落提到")
+    assert out["hits"]                                   # the hits stay, for inspection
 
     batch = tmp_path / "q.jsonl"
     batch.write_text('{"id": "a", "query": "ESS培训每月几次"}\nnot json\n{"id": "b", "question": "hotel cap"}\n',

@@ -93,7 +93,7 @@ def test_llm_invented_tool_arguments_cannot_reach_restricted_passages(start_app,
             shown_to_model = str(llm.requests[-1]["messages"])
             if user == "alice":
                 assert "41,800" not in chat and "41,800" not in shown_to_model
-                assert "no passage matched" in shown_to_model  # the tool did run, and found nothing
+                assert "Relevance: NO relevant passage found" in shown_to_model  # the tool ran, found nothing
             else:
                 assert "41,800" in chat and "floor_prices.md" in chat
             page.context.close()
