@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from kb_agent.errors import InputError
+from kb_agent.sqlite_file import connect, create
 
 TITLE_CHARS = 60
 MAX_TITLE_CHARS = 200  # a title typed in by hand (rename)
@@ -100,15 +101,10 @@ def _not_found(conv_id: str) -> InputError:
 
 class ConversationStore:
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+        self.path = create(path, _SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return connect(self.path)
 
     @staticmethod
     def _owned(db: sqlite3.Connection, user: str, conv_id: str) -> tuple | None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from kb_agent.errors import InputError
+from kb_agent.sqlite_file import connect, create
 
 VOTES = ("up", "down")
 MAX_COMMENT_CHARS = 2000
@@ -87,15 +88,10 @@ def _not_found(item_id: int) -> InputError:
 
 class FeedbackStore:
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
+        self.path = create(path, _SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return connect(self.path)
 
     def add(self, user: str, question: str, answer: str, vote: str, tool_calls: Sequence[dict],
             evidence: Sequence[dict], *, comment: str = "", conversation_id: str | None = None) -> int:

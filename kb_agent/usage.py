@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from kb_agent.sqlite_file import connect, create
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -92,10 +94,8 @@ class QuestionRecord:
 
 class UsageLog:
     def __init__(self, path: Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = create(path, _SCHEMA)
         with closing(self._connect()) as db, db:
-            db.executescript(_SCHEMA)
             columns = {r[1] for r in db.execute("PRAGMA table_info(questions)")}
             for name, definition in _ADDED_COLUMNS.items():  # a log written by an earlier version
                 if name not in columns:
@@ -103,9 +103,7 @@ class UsageLog:
             db.executescript(_INDEXES)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=10)
-        db.execute("PRAGMA journal_mode=WAL")
-        return db
+        return connect(self.path)
 
     def record_unknown_terms(self, terms: list[str] | tuple[str, ...], question: str) -> None:
         if not terms:
