@@ -123,9 +123,6 @@ class Decision:
     judged: tuple[Judged, ...] = field(default=())
     background: tuple[float, float] | None = None     # (median, spread) cosine of the query vs the corpus
 
-    def judged_for(self, rowid: int) -> Judged | None:
-        return next((j for j in self.judged if j.rowid == rowid), None)
-
     def to_dict(self) -> dict:
         best = max(self.judged, key=lambda j: (j.relevant, j.coverage, j.z or 0.0), default=None)
         return {"found": self.found, "reason": self.reason,
