@@ -16,7 +16,7 @@ import numpy as np
 from kb_agent.index.backend import Commit, IndexRow, Scope
 from kb_agent.index.filters import MetaTable
 from kb_agent.index.keyword import BM25Index
-from kb_agent.index.tokenize import Tokenizer
+from kb_agent.index.tokenize import Tokenizer, tokenizer_for
 
 
 class BM25KeywordIndex:
@@ -26,7 +26,7 @@ class BM25KeywordIndex:
         self._index: tuple[BM25Index, MetaTable] | None = None
 
     def use_words(self, words: Sequence[str]) -> bool:
-        tok = Tokenizer(words, bigrams=self.settings.chinese_bigrams)
+        tok = tokenizer_for(words, bigrams=self.settings.chinese_bigrams)
         if self._tokenizer is not None and tok.signature == self._tokenizer.signature:
             return False
         self._tokenizer = tok
@@ -34,7 +34,7 @@ class BM25KeywordIndex:
 
     def _tok(self) -> Tokenizer:
         if self._tokenizer is None:
-            self._tokenizer = Tokenizer((), bigrams=self.settings.chinese_bigrams)
+            self._tokenizer = tokenizer_for((), bigrams=self.settings.chinese_bigrams)
         return self._tokenizer
 
     def open(self) -> int | None:

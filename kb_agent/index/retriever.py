@@ -39,7 +39,7 @@ from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, deci
                                       passage_text, question_terms, weighted)
 from kb_agent.index.result import Hit, RetrievalResult
 from kb_agent.index.rwlock import RWLock
-from kb_agent.index.tokenize import Tokenizer
+from kb_agent.index.tokenize import Tokenizer, tokenizer_for
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,13 @@ class Retriever:
         return background
 
     def _tokenizer(self) -> Tokenizer:
-        """jieba with the glossary's words, for the question's terms (one per glossary version)."""
+        """jieba with the glossary's words, for the question's terms: the keyword index's own
+        tokenizer where it has one (bm25s), loaded once per glossary version."""
         glossary = self.glossary_fn() if self.glossary_fn else None
         current = self._question_tokenizer
         if current is None or current[0] != id(glossary):
             words = user_words(glossary) if glossary is not None else []
-            current = self._question_tokenizer = (id(glossary), Tokenizer(words, bigrams=False))
+            current = self._question_tokenizer = (id(glossary), tokenizer_for(words, bigrams=self.settings.chinese_bigrams))
         return current[1]
 
     def _glossary_changed(self) -> bool:

@@ -154,3 +154,15 @@ class Tokenizer:
 
     def tokenize_many(self, texts: Iterable[str]) -> list[list[str]]:
         return [self.tokenize(t) for t in texts]
+
+
+def tokenizer_for(user_words: Iterable[str] = (), *, bigrams: bool = True) -> Tokenizer:
+    """The shared :class:`Tokenizer` for these company terms: keyword search and the relevance
+    decision of one glossary version use one jieba dictionary, loaded once."""
+    return _shared(tuple(sorted({w.strip() for w in user_words if w and w.strip()})), bigrams)
+
+
+@functools.lru_cache(maxsize=4)
+def _shared(user_words: tuple[str, ...], bigrams: bool) -> Tokenizer:
+    return Tokenizer(user_words, bigrams=bigrams)
+
