@@ -242,6 +242,7 @@ class IndexContract:
         r = self.retriever(settings, store, embedder)
         r.sync()
         errors, mixed, seen = [], [], set()
+        reads = threading.Semaphore(0)
         stop = threading.Event()
 
         def reader():
@@ -253,15 +254,21 @@ class IndexContract:
                     seen.update(tags)
                     if len(tags) > 1:
                         mixed.append(tags)
+                    reads.release()
             except Exception as exc:  # pragma: no cover - reported below
                 errors.append(exc)
+                reads.release()
 
         threads = [threading.Thread(target=reader) for _ in range(3)]
         for t in threads:
             t.start()
         for i in range(4):
+            # Each write waits for a read to finish, so reads and writes interleave
+            # even when a loaded machine schedules the writer first.
+            assert reads.acquire(timeout=30)
             add_source(store, embedder, "products/gws.pdf", versions["beta" if i % 2 == 0 else "alpha"])
             r.sync()
+        assert reads.acquire(timeout=30)
         stop.set()
         for t in threads:
             t.join(30)
