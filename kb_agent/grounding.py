@@ -550,7 +550,7 @@ def _tokenizer() -> Callable[[str], list[str]]:
     global _default_tokenizer
     with _tok_lock:
         if _default_tokenizer is None:
-            from kb_agent.index.tokenize import Tokenizer
+            from kb_agent.text import Tokenizer
 
             _default_tokenizer = Tokenizer().tokenize
         return _default_tokenizer

@@ -192,7 +192,7 @@ def test_short_and_cross_language_sentences_are_not_judged():
 
 
 def test_custom_tokenizer():
-    from kb_agent.index.tokenize import Tokenizer
+    from kb_agent.text import Tokenizer
 
     tok = Tokenizer(["客户经理", "ESS"]).tokenize
     assert check("AM 是客户经理 [2]。", EVIDENCE, tokenize=tok).ok
@@ -270,7 +270,7 @@ def test_module_is_pure():
     mods = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     project = {m for m in mods if m and m.split(".")[0] in ("kb_agent", "tools", "qwen_agent")}
-    assert project <= {"kb_agent.index.tokenize"}
+    assert project <= {"kb_agent.text"}
     assert all(m == "__future__" or m.split(".")[0] in sys.stdlib_module_names for m in mods - project)
 
 

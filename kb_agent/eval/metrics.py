@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from typing import Any, Mapping, Sequence
+
+from kb_agent.text import normalise
 
 
 def normalise_answer(text: str) -> str:
     """NFKC, lower-case, no spaces or punctuation: '第 3 培训室' == '第3培训室'."""
-    text = unicodedata.normalize("NFKC", text or "").casefold()
-    return re.sub(r"[\s\W_]+", "", text)
+    return re.sub(r"[\s\W_]+", "", normalise(text))
 
 
 def exact_match(expected: str, candidates: Sequence[str]) -> bool:

@@ -31,21 +31,17 @@ from kb_agent.facts.tables.db import TableStore
 from kb_agent.facts.tables.schema import RowHit, TableResult
 from kb_agent.facts.tables.filters import parse_filters
 from kb_agent.facts.tables.hook import SpreadsheetHook
-from kb_agent.facts.text import canonical_text, normalize, tokens
+from kb_agent.facts.text import canonical_text, tokens
 from kb_agent.facts.text import words as content_words
 from kb_agent.facts.vectors import VectorCache
 from kb_agent.glossary.terms import TermUnderstanding
+from kb_agent.text import QUESTION_WORDS, normalise
 
 log = logging.getLogger(__name__)
 
 _TIE = 0.02
 _MARGIN = 0.05  # two live facts closer than this are ambiguous
 _NEAR = 0.5     # below the threshold but at least half of it: offered to the LLM as candidates
-# Words that ask rather than describe: left out when judging how well a row covers a question.
-QUESTION_WORDS = frozenset(
-    "什么 多少 几 几次 几个 几号 几点 哪天 哪一天 哪些 哪个 哪里 哪儿 谁 何时 什么时候 多久 怎么 如何 是否 有没有 吗 呢 "
-    "what which where when who whom how many much is are does do the of a an in at".split())
-
 
 @dataclass
 class FactQueryResult:
@@ -216,8 +212,8 @@ class FactService:
         candidates = self.tables.search_rows(tokens(terms.expanded_query, self.words()), principal, 30)
         scored = []
         for hit in candidates:
-            values = normalize(" ".join(c.text for c in hit.cells))
-            context = normalize(" ".join([hit.table.name, *(c.name for c in hit.table.columns)]))
+            values = normalise(" ".join(c.text for c in hit.cells))
+            context = normalise(" ".join([hit.table.name, *(c.name for c in hit.table.columns)]))
             in_values = [w for w in words if _covered(w, values, alias)]
             if not in_values:
                 continue  # a column name alone matches every row
@@ -282,7 +278,7 @@ def _aliases(terms: TermUnderstanding) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for match, entries in terms.chosen:
         names = [n for e in entries for n in (e.term, e.english, e.chinese) if n]
-        out[normalize(match.text)] = [normalize(n) for n in names]
+        out[normalise(match.text)] = [normalise(n) for n in names]
     return out
 
 

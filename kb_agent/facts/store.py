@@ -16,7 +16,7 @@ from typing import Callable
 
 from kb_agent.facts.loader import load_fact_file, parse_facts_text
 from kb_agent.facts.model import Fact, FactFileLoad, FactIssue
-from kb_agent.glossary.model import normalize_key
+from kb_agent.text import normalise_key
 from kb_agent.yamlsource import LiveFolder, mb_to_bytes, too_large
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def find_conflicts(facts: list[Fact]) -> tuple[list[Fact], list[FactIssue], set[
         kept.append(f)
     by_question: dict[str, list[Fact]] = {}
     for f in kept:
-        for q in {normalize_key(q) for q in f.questions}:
+        for q in {normalise_key(q) for q in f.questions}:
             by_question.setdefault(q, []).append(f)
     pairs: set[frozenset[str]] = set()
     for group in by_question.values():

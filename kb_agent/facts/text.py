@@ -1,53 +1,19 @@
-"""Keyword tokens for matching questions to fact phrasings and table rows.
+"""Keyword matching of questions to fact phrasings and table rows.
 
-Chinese: jieba words (company terms added as user words so "ESS培训" is not split into
-letters) plus character bigrams (robust to paraphrase); Latin: lower-cased words. Only
-empty function words are dropped; question words (几次, 哪里, when, where) are kept because
-they tell facts about the same subject apart.
+Tokens come from the project's one tokenizer (kb_agent/text.py) with its matching stop list:
+only empty function words are dropped; question words (几次, 哪里, when, where) are kept
+because they tell facts about the same subject apart. Glossary terms are user words, so
+"ESS培训" is not split into letters, and a term's concept token makes an acronym and its full
+name one word.
 """
 
 from __future__ import annotations
 
 import math
-import re
-import threading
-import unicodedata
 from collections import Counter
 from typing import Iterable
 
-_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
-_LATIN = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
-STOPWORDS = frozenset(
-    "的 了 是 吗 呢 吧 啊 和 与 及 请问 请 一下 我们 我 你 公司 在 有 要 会 能 可以 "
-    "a an the is are was were be do does did of to in on at for and or please i we you our it "
-    "that this with by as can".split())
-
-# Bigrams spanning a function character ("的打", "是多") carry no meaning.
-_STOP_CHARS = frozenset("的是了吗呢吧啊")
-
-_lock = threading.Lock()
-_tokenizer = None
-_user_words: set[str] = set()
-
-
-_last_words: object = None
-
-
-def _jieba(extra_words: Iterable[str] = ()):
-    global _tokenizer, _last_words
-    with _lock:
-        if _tokenizer is None:
-            import jieba
-
-            jieba.setLogLevel(60)
-            _tokenizer = jieba.Tokenizer()
-        if extra_words is not _last_words:  # the same tuple again: nothing new to add
-            for w in extra_words:
-                if w and w not in _user_words and len(w) >= 2:
-                    _tokenizer.add_word(w, freq=2_000_000)
-                    _user_words.add(w)
-            _last_words = extra_words
-        return _tokenizer
+from kb_agent.text import MATCH_STOP_WORDS, tokenizer_for
 
 
 def concept_token(term: str) -> str:
@@ -71,16 +37,9 @@ def canonical_text(text: str, spans: Iterable[tuple[int, int, str]]) -> str:
     return "".join(out)
 
 
-def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").casefold()
-
-
-def tokens(text: str, extra_words: Iterable[str] = ()) -> list[str]:
-    """Keyword tokens of ``text`` (with repeats): jieba words + CJK bigrams + Latin words."""
-    out = words(text, extra_words)
-    for run in _CJK_RUN.findall(normalize(text)):
-        out.extend(b for b in (run[i:i + 2] for i in range(len(run) - 1)) if not (set(b) & _STOP_CHARS))
-    return out
+def tokens(text: str, user_words: Iterable[str] = ()) -> list[str]:
+    """Keyword tokens of ``text`` (with repeats): words and Chinese bigrams."""
+    return tokenizer_for(user_words).tokenize(text, MATCH_STOP_WORDS)
 
 
 def idf_table(docs: Iterable[Iterable[str]]) -> dict[str, float]:
@@ -106,13 +65,6 @@ def overlap_f1(query: set[str], doc: set[str], idf: dict[str, float], unknown_id
     return 2 * precision * recall / (precision + recall)
 
 
-def words(text: str, extra_words: Iterable[str] = ()) -> list[str]:
-    """Content words only (jieba words and Latin words, no bigrams), for coverage checks."""
-    text = normalize(text)
-    out: list[str] = [t for t in _LATIN.findall(text) if t not in STOPWORDS]
-    runs = _CJK_RUN.findall(text)
-    if runs:
-        tok = _jieba(extra_words)
-        for run in runs:
-            out.extend(w for w in tok.lcut(run) if w not in STOPWORDS and w.strip())
-    return out
+def words(text: str, user_words: Iterable[str] = ()) -> list[str]:
+    """Content words only (no bigrams), for coverage checks."""
+    return tokenizer_for(user_words).words(text, MATCH_STOP_WORDS)

@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
-from kb_agent.glossary.model import GlossaryEntry, normalize_key
+from kb_agent.glossary.model import GlossaryEntry
+from kb_agent.text import normalise_key
 
 MatchKind = Literal["term", "alias", "english", "chinese"]
 
@@ -95,7 +96,7 @@ class Glossary:
             self._add(self._by_key, e.term, e)
             for alias in e.aliases:
                 self._add(self._by_key, alias, e)
-                self._alias_keys.add(normalize_key(alias))
+                self._alias_keys.add(normalise_key(alias))
             if e.english:
                 self._add(self._by_english, e.english, e)
             for name in e.chinese_names():
@@ -111,7 +112,7 @@ class Glossary:
         self._chinese_names = sorted(self._by_chinese, key=len, reverse=True)
 
     def _add(self, table: dict[str, list[GlossaryEntry]], text: str, entry: GlossaryEntry) -> None:
-        key = normalize_key(text)
+        key = normalise_key(text)
         if key:
             table[key].append(entry)
             self._display.setdefault(key, text)
@@ -126,7 +127,7 @@ class Glossary:
     # -- lookup ---------------------------------------------------------------------------
     def lookup(self, query: str) -> LookupResult:
         query = query.strip()
-        key = normalize_key(query)
+        key = normalise_key(query)
         if not key:
             return LookupResult(query)
         if key in self._by_key:
@@ -135,7 +136,7 @@ class Glossary:
         if reverse:
             return LookupResult(query, _dedupe(reverse), "reverse")
         core_text = _FRAMING.sub(" ", query).strip()
-        core = normalize_key(core_text)
+        core = normalise_key(core_text)
         common_word = core_text.islower() and core in _COMMON_WORDS
         if core and core != key and not common_word:
             hit = self._by_key.get(core) or (self._by_english.get(core, []) + self._by_chinese.get(core, []))
@@ -149,7 +150,7 @@ class Glossary:
 
     def suggest(self, text: str, limit: int = 5) -> list[str]:
         """Near misses by edit similarity on terms, aliases and English names."""
-        key = normalize_key(text)
+        key = normalise_key(text)
         if not key:
             return []
         pool = list(self._by_key) + list(self._by_english)
@@ -171,19 +172,19 @@ class Glossary:
         for m in latin_tokens:
             token = m.group(0)
             for variant in (token, token.rstrip(".")):
-                key = normalize_key(variant)
+                key = normalise_key(variant)
                 entries = self._by_key.get(key)
                 if not entries:
                     continue
                 if variant.islower() and key in _COMMON_WORDS and not only_latin_word:
                     break
                 kind: MatchKind = "alias" if key in self._alias_keys and all(
-                    normalize_key(e.term) != key for e in entries) else "term"
+                    normalise_key(e.term) != key for e in entries) else "term"
                 candidates.append(TermMatch(token, m.start(), m.start() + len(token), kind, _dedupe(entries)))
                 break
         if self._phrase_re is not None:
             for m in self._phrase_re.finditer(text):
-                key = normalize_key(m.group(0))
+                key = normalise_key(m.group(0))
                 entries = self._by_english.get(key) or self._by_key.get(key)
                 if entries:
                     kind = "english" if key in self._by_english else "alias"

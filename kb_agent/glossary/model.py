@@ -1,19 +1,13 @@
-"""Glossary data types: an entry, a validation issue, and text normalisation for keys."""
+"""Glossary data types: an entry and a validation issue."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-_PUNCT = re.compile(r"[\s\.\-_/·•,，。、'’\"`()（）\[\]【】:：;；!！?？]+")
-
-
-def normalize_key(text: str) -> str:
-    """Case-, width- and punctuation-insensitive key: 'A.M.' -> 'am', 'Act.' -> 'act'."""
-    return _PUNCT.sub("", unicodedata.normalize("NFKC", text)).casefold()
+from kb_agent.text import normalise_key
 
 
 @dataclass(frozen=True)
@@ -93,4 +87,4 @@ class FileLoad:
 
 def entry_identity(term: str, english: str | None, chinese: str | None, scope: str | None) -> tuple[str, ...]:
     """What makes two glossary entries the same entry: term, meaning and scope as lookups compare them."""
-    return tuple(normalize_key(x or "") for x in (term, english, chinese, scope))
+    return tuple(normalise_key(x or "") for x in (term, english, chinese, scope))

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from kb_agent.glossary.index import Glossary, TermMatch
-from kb_agent.glossary.model import GlossaryEntry, normalize_key
+from kb_agent.glossary.model import GlossaryEntry
+from kb_agent.text import normalise_key
 
 # Acronym-like tokens (two or more capitals: ERP, GWS2, R&D) for the unknown-terms log.
 _ACRONYM = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9&]{1,9}(?![A-Za-z0-9])")
@@ -81,4 +82,4 @@ def understand(question: str, glossary: Glossary) -> TermUnderstanding:
 
 
 def is_known(term: str, glossary: Glossary) -> bool:
-    return normalize_key(term) in {normalize_key(t) for t in glossary.terms()}
+    return normalise_key(term) in {normalise_key(t) for t in glossary.terms()}

@@ -16,7 +16,7 @@ import numpy as np
 from kb_agent.index.backend import Commit, IndexRow, Scope
 from kb_agent.index.filters import MetaTable
 from kb_agent.index.keyword import BM25Index
-from kb_agent.index.tokenize import Tokenizer, tokenizer_for
+from kb_agent.text import Tokenizer, tokenizer_for
 
 
 class BM25KeywordIndex:

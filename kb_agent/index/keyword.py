@@ -14,7 +14,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from kb_agent.index.filters import IdFilter
-from kb_agent.index.tokenize import Tokenizer
+from kb_agent.text import Tokenizer
 
 log = logging.getLogger(__name__)
 

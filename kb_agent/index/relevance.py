@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from kb_agent.index.tokenize import QUESTION_WORDS, STOP_WORDS, match_stem, normalise
+from kb_agent.text import QUESTION_WORDS, STOP_WORDS, match_stem, normalise
 
 #: The least spread a background is taken to have: a corpus of near-copies (MAD ≈ 0) must not
 #: make every small cosine difference look like many standard deviations.

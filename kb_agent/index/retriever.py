@@ -39,7 +39,7 @@ from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, deci
                                       passage_text, question_terms, weighted)
 from kb_agent.index.result import Hit, RetrievalResult
 from kb_agent.index.rwlock import RWLock
-from kb_agent.index.tokenize import Tokenizer, tokenizer_for
+from kb_agent.text import Tokenizer, tokenizer_for
 
 log = logging.getLogger(__name__)
 

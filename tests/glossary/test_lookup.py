@@ -2,7 +2,7 @@ import pytest
 
 from kb_agent.glossary.index import Glossary
 from kb_agent.glossary.model import GlossaryEntry as E
-from kb_agent.glossary.model import normalize_key
+from kb_agent.text import normalise_key
 
 ENTRIES = [
     E("AM", "Account Manager", "客户经理", aliases=("A.M.",), scope="销售部"),
@@ -25,8 +25,8 @@ def terms(result):
 
 
 @pytest.mark.parametrize("text,key", [("A.M.", "am"), ("Act.", "act"), ("ＡＭ", "am"), (" a-m ", "am")])
-def test_normalize_key(text, key):
-    assert normalize_key(text) == key
+def test_normalise_key(text, key):
+    assert normalise_key(text) == key
 
 
 @pytest.mark.parametrize("query", ["AM", "am", "A.M.", "a.m", " AM "])

@@ -10,7 +10,7 @@ import pytest
 from kb_agent.index.calibration import calibrate, evaluate, would_find
 from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, Term, content_words, coverage, decide,
                                       question_terms, weighted)
-from kb_agent.index.tokenize import Tokenizer
+from kb_agent.text import Tokenizer
 
 POLICY = RelevancePolicy(min_coverage=0.7, partial_coverage=0.34, partial_z=2.5, dense_alone_z=5.0)
 

@@ -10,7 +10,7 @@ from kb_agent.access import EMPLOYEE, LOCAL_ADMIN, Principal
 from kb_agent.index.filters import MetaTable, SearchFilters
 from kb_agent.index.fusion import rrf
 from kb_agent.index.keyword import BM25Index
-from kb_agent.index.tokenize import Tokenizer
+from kb_agent.text import Tokenizer
 
 
 # -- rrf ------------------------------------------------------------------------------------
@@ -49,6 +49,21 @@ def test_glossary_terms_are_never_split(tok):
     assert "三码合一" in tok.tokenize("三码合一流程")
     assert "客户经理" in tok.tokenize("由客户经理负责")
     assert "r&d" in tok.tokenize("the R&D team")
+
+
+def test_a_short_term_never_cuts_an_english_word(tok):
+    # jieba with "AM" as a user word cuts "camera" into c / am / era: keyword search would
+    # then match an AM question to every passage about cameras.
+    tokens = tok.tokenize("The camera team and the AM process")
+    assert tokens.count("am") == 1 and "camera" in tokens and "era" not in tokens
+    assert "r&d" not in tok.tokenize("hard&drive") and "gws" not in tok.tokenize("gwsx")
+
+
+def test_fact_matching_keeps_the_asking_words_keyword_search_drops(tok):
+    from kb_agent.text import MATCH_STOP_WORDS
+
+    assert "谁" in tok.words("谁审批报销？", MATCH_STOP_WORDS) and "多少" in tok.words("要多少天", MATCH_STOP_WORDS)
+    assert "多少" not in tok.words("要多少天") and "who" not in tok.words("who approves it")
 
 
 def test_chinese_bigrams_and_stopwords(tok):

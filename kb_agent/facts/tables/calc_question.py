@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 from kb_agent.facts.tables.pivot import caption_field
 from kb_agent.facts.text import words as content_words
+from kb_agent.text import normalise
 
 if TYPE_CHECKING:
     from kb_agent.facts.tables.schema import ColumnInfo, TableInfo
@@ -98,10 +99,6 @@ ALLOWED = frozenset(
       "数据 透视 为 都 什么 哪个 哪些 哪天 哪一天 一共有 总共有 分别是 情况".split())
 
 
-def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text or "").casefold()
-
-
 @dataclass(frozen=True)
 class CalcQuestion:
     """What the question asks, as the fact_query arguments (table name, filters, aggregate)."""
@@ -149,7 +146,7 @@ def column_names(name: str) -> set[str]:
     header ("Office / City", "城市 City"), without a parenthesised unit, the field of a pivot
     caption ("Sum of Amount" -> amount). Parts shorter than two letters or that are cue or
     function words are left out."""
-    n = " ".join(normalize(name).split())
+    n = " ".join(normalise(name).split())
     names = {n}
     for part in re.split(r"\s*/\s*", n):
         names.add(part)
@@ -205,7 +202,7 @@ def _column_spans(q: str, table: "TableInfo") -> list[_Span]:
 def _table_words(table: "TableInfo") -> set[str]:
     stem = table.source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     out = set()
-    for name in (normalize(stem), normalize(table.sheet)):
+    for name in (normalise(stem), normalise(table.sheet)):
         out.add(name)
         out.add(re.sub(r"[_\-.]+", " ", name).strip())
     return {w for w in out if len(w) >= 2 and not _DIGIT.fullmatch(w)}
@@ -241,7 +238,7 @@ class _Values:
 
     @classmethod
     def load(cls, table: "TableInfo", values: ValuesFn) -> "_Values":
-        return cls({c.pos: [(normalize(v).strip(), v) for v in values(table, c)]
+        return cls({c.pos: [(normalise(v).strip(), v) for v in values(table, c)]
                     for c in table.columns if c.type == "text"})
 
     def spans(self, q: str) -> list[_Span]:
@@ -298,7 +295,7 @@ def parse_calc_question(question: str, tables: Sequence["TableInfo"], values: Va
                         extra_words: Iterable[str] = ()) -> CalcQuestion | None:
     """The calculation ``question`` asks of one of ``tables`` (those the principal may see),
     or None when it is not clearly one (see the module docstring)."""
-    q = " ".join(normalize(question).split()).rstrip("?？。.!！ ")
+    q = " ".join(normalise(question).split()).rstrip("?？。.!！ ")
     if not q or _NOT_CALC.search(q):
         return None
     if not any(p.search(q) for p in _CUES.values()) and not _TOP.search(q):

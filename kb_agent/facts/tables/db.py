@@ -26,7 +26,7 @@ from kb_agent.facts.tables.aggregate import (Aggregate, AggregateResult, build_s
 from kb_agent.facts.tables.detect import Table
 from kb_agent.facts.tables.filters import Filter, build_where
 from kb_agent.facts.tables.schema import Cell, ColumnInfo, RowHit, TableInfo, TableResult, resolve_column  # noqa: F401
-from kb_agent.glossary.model import normalize_key
+from kb_agent.text import normalise_key
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources(source TEXT PRIMARY KEY, content_hash TEXT, access_groups TEXT NOT NULL,
@@ -156,11 +156,11 @@ class TableStore:
     def resolve_table(self, name: str, principal: Principal) -> TableInfo:
         """A table by full name, file name, file stem or sheet name (when unique)."""
         visible = self.tables(principal)
-        wanted = normalize_key(name)
+        wanted = normalise_key(name)
         for keyf in (lambda t: t.name, lambda t: t.source.rsplit("/", 1)[-1] + "!" + t.sheet,
                      lambda t: t.source, lambda t: t.source.rsplit("/", 1)[-1],
                      lambda t: t.source.rsplit("/", 1)[-1].rsplit(".", 1)[0], lambda t: t.sheet):
-            found = [t for t in visible if normalize_key(keyf(t)) == wanted]
+            found = [t for t in visible if normalise_key(keyf(t)) == wanted]
             if len(found) == 1:
                 return found[0]
         names = ", ".join(t.name for t in visible) or "(none loaded)"

@@ -12,7 +12,7 @@ from typing import Any
 
 from kb_agent.errors import FactError
 from kb_agent.facts.tables.pivot import caption_field
-from kb_agent.glossary.model import normalize_key
+from kb_agent.text import normalise_key
 
 
 @dataclass(frozen=True)
@@ -95,12 +95,12 @@ class TableResult:
 
 
 def resolve_column(table: TableInfo, name: str) -> ColumnInfo:
-    wanted = normalize_key(str(name))
-    for match in (lambda c: normalize_key(c.name) == wanted,
-                  lambda c: wanted and any(normalize_key(p) == wanted for p in re.split(r"\s+/\s+|\s+", c.name)),
+    wanted = normalise_key(str(name))
+    for match in (lambda c: normalise_key(c.name) == wanted,
+                  lambda c: wanted and any(normalise_key(p) == wanted for p in re.split(r"\s+/\s+|\s+", c.name)),
                   lambda c: c.letter.casefold() == str(name).strip().casefold(),
                   # a pivot's value column by its field: "金额" for "求和项:金额" (pivot.py)
-                  lambda c: any(normalize_key(caption_field(p) or "") == wanted for p in re.split(r"\s+/\s+", c.name))):
+                  lambda c: any(normalise_key(caption_field(p) or "") == wanted for p in re.split(r"\s+/\s+", c.name))):
         found = [c for c in table.columns if match(c)]
         if len(found) == 1:
             return found[0]

@@ -27,7 +27,7 @@ import numpy as np
 from kb_agent.index.backend import Commit, IndexIdentity, IndexRow, Scope
 from kb_agent.index.milvus.collection import MilvusCollection, scalar_indexes, clip_bytes, scalar_fields, scalar_values
 from kb_agent.index.milvus.connection import pymilvus
-from kb_agent.index.tokenize import STOP_WORDS, normalise
+from kb_agent.text import STOP_WORDS, normalise
 
 MAX_TEXT = 65_000
 MAX_LIMIT = 16384

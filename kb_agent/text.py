@@ -1,12 +1,18 @@
-"""Tokenisation for keyword search over Chinese and English text.
+"""The one place text is normalised and cut into words, for Chinese and English alike.
 
-- Chinese: jieba words, with every company term (and its Chinese names) added as a user word
-  so "三码" or "客户经理" are never split, plus overlapping character bigrams of each Han run
-  (bigrams recover paraphrases that jieba segments differently).
-- English and codes: NFKC normalisation (full-width → ASCII), lower-casing, a light plural
-  strip ("printers" → "printer").
+- :func:`normalise`: NFKC (full-width → ASCII) and case folding, used by keyword search, fact
+  and table matching, the glossary's keys and the relevance decision.
+- :class:`Tokenizer`: jieba words, with every company term (and its Chinese names) added as a
+  user word so "三码" or "客户经理" are never split, plus overlapping character bigrams of each
+  Han run (bigrams recover paraphrases that jieba segments differently); English words with a
+  light plural strip ("printers" → "printer").
+- Two stop lists: :data:`STOP_WORDS` for searching documents (asking words such as 什么 / how
+  are dropped: a passage rarely says them), :data:`MATCH_STOP_WORDS` for matching a question
+  against short fact phrasings and table rows (asking words stay: "谁审批" and "何时审批" are
+  different facts about one subject).
 
-Pure and deterministic for a given term list; one :class:`Tokenizer` per glossary version.
+Pure and deterministic for a given term list; one shared :class:`Tokenizer` (one jieba
+dictionary in memory) per glossary version, from :func:`tokenizer_for`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from typing import Iterable
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _ASCII_RUN = re.compile(r"[0-9a-z]+")
-_WORD = re.compile(r"[0-9a-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _EN_STOP = frozenset("a an the of to in on at for and or is are was were be been by with what which who "
                      "how does do did this that these those it its as from into about can i we you".split())
 _ZH_STOP = frozenset("的 了 是 在 和 与 及 或 吗 呢 吧 啊 什么 哪些 怎么 如何 多少 几 个 有 请 问 我 你 他 们 这 那 "
@@ -31,9 +36,17 @@ _ZH_STOP = frozenset("的 了 是 在 和 与 及 或 吗 呢 吧 啊 什么 哪
 #: Words keyword search ignores (also handed to Milvus's analyzer as its stop filter).
 STOP_WORDS = _EN_STOP | _ZH_STOP
 
-#: Words that ask rather than say what about: keyword search keeps them (a passage may hold
-#: "目的"), the relevance decision does not count them as the question's topic.
+#: Words fact and table matching ignores: function words and framing only.
+MATCH_STOP_WORDS = frozenset(
+    "的 了 是 吗 呢 吧 啊 和 与 及 请问 请 一下 我们 我 你 公司 在 有 要 会 能 可以 "
+    "a an the is are was were be do does did of to in on at for and or please i we you our it "
+    "that this with by as can".split())
+
+#: Words that ask rather than say what about. Neither the relevance decision nor the coverage
+#: of a table row counts them as the question's topic; keyword search drops only those in
+#: STOP_WORDS (a passage may hold "目的"), fact matching none (they tell facts apart).
 QUESTION_WORDS = frozenset(
+    "什么 多少 几 哪些 怎么 如何 几号 几点 哪天 哪一天 有没有 呢 what which who how "
     "怎样 怎么样 哪个 哪里 哪儿 哪 谁 为什么 为何 是否 能否 可否 几次 几个 几天 多久 多长 多大 多远 何时 什么时候 "
     "请问 一下 告诉 介绍 解释 说明 意思 意味着 含义 指 代表 关于 有关 相关 需要 应该 应当 吗 么 呀 "
     "when where why whom whose many much could would should will shall may might must please tell explain describe "
@@ -48,9 +61,18 @@ _jieba_lock = threading.Lock()
 RARE_COMPOUND = 3
 
 
-def normalise(text: str) -> str:
-    """NFKC + lower-case: 'ＡＭ' → 'am', 'Printers' → 'printers'."""
-    return unicodedata.normalize("NFKC", text).lower()
+def normalise(text: str | None) -> str:
+    """NFKC + case folding: 'ＡＭ' → 'am', 'Printers' → 'printers'; None → ''."""
+    return unicodedata.normalize("NFKC", text or "").casefold()
+
+
+_PUNCT = re.compile(r"[\s\.\-_/·•,，。、'’\"`()（）\[\]【】:：;；!！?？]+")
+
+
+def normalise_key(text: str | None) -> str:
+    """A case-, width- and punctuation-insensitive key: 'A.M.' → 'am', 'Act.' → 'act' (glossary
+    terms, fact phrasings, table and column names)."""
+    return _PUNCT.sub("", normalise(text))
 
 
 def stem(word: str) -> str:
@@ -93,6 +115,12 @@ class Tokenizer:
         with _jieba_lock:
             self._jieba.initialize()
         self._user = {normalise(w) for w in self.user_words}
+        # English terms that are more than one letter-and-digit run ("R&D", "SL-500", "C++"):
+        # kept whole where they stand as words, besides their pieces.
+        joined = sorted((w for w in self._user if w.isascii() and not _ASCII_RUN.fullmatch(w)
+                         and _ASCII_RUN.search(w)), key=len, reverse=True)
+        self._joined = (re.compile(r"(?<![0-9a-z])(?:" + "|".join(map(re.escape, joined)) + r")(?![0-9a-z])")
+                        if joined else None)
         for word in self.user_words:
             # jieba matches user words against the normalised (lower-cased) text we give it.
             self._jieba.add_word(normalise(word), freq=1_000_000)
@@ -100,28 +128,30 @@ class Tokenizer:
     def __call__(self, text: str) -> list[str]:
         return self.tokenize(text)
 
-    def tokenize(self, text: str) -> list[str]:
+    def tokenize(self, text: str, stop: frozenset[str] = STOP_WORDS) -> list[str]:
+        """Keyword tokens (with repeats): :meth:`words` with the light plural strip, then
+        Chinese bigrams."""
         text = normalise(text)
-        tokens: list[str] = []
-        for word in self._jieba.lcut(text, HMM=True):
-            word = word.strip()
-            if not word or not _WORD.search(word) or word in _EN_STOP or word in _ZH_STOP:
-                continue
-            tokens.append(stem(word))
+        tokens = [stem(w) for w in self._words(text, stop)]
         if self.bigrams:
             for run in _HAN.findall(text):
                 tokens.extend(b for b in (run[i:i + 2] for i in range(len(run) - 1))
-                              if b not in _ZH_STOP and not _PARTICLES.intersection(b))
+                              if b not in stop and not _PARTICLES.intersection(b))
         return tokens
 
-    def words(self, text: str) -> list[str]:
-        """The jieba words of ``text`` (normalised, company terms whole), without bigrams or
-        stop words: what the relevance decision takes a question's terms from."""
-        text = normalise(text)
+    def words(self, text: str, stop: frozenset[str] = STOP_WORDS) -> list[str]:
+        """The words of ``text`` (normalised, company terms whole), without bigrams or words
+        in ``stop``: what the relevance decision and the fact and calculation matching take a
+        question's terms from."""
+        return self._words(normalise(text), stop)
+
+    def _words(self, text: str, stop: frozenset[str]) -> list[str]:
         # jieba for the Chinese words only: with a short company term as a user word it cuts
-        # English words ("cit" + "ies"); English words are the letter and digit runs.
+        # English words ("proc" + "ess", "c" + "am" + "era"); English words are the letter and
+        # digit runs.
         han = [w.strip() for w in self._jieba.lcut(text, HMM=True) if _HAN.search(w)]
-        return [w for w in han + _ASCII_RUN.findall(text) if w and w not in STOP_WORDS]
+        joined = self._joined.findall(text) if self._joined else []
+        return [w for w in han + _ASCII_RUN.findall(text) + joined if w and w not in stop]
 
     def specificity(self, word: str) -> float:
         """How specific a word is in the language at large: 0.25 for everyday words (公司, 负责,
@@ -157,9 +187,19 @@ class Tokenizer:
 
 
 def tokenizer_for(user_words: Iterable[str] = (), *, bigrams: bool = True) -> Tokenizer:
-    """The shared :class:`Tokenizer` for these company terms: keyword search and the relevance
-    decision of one glossary version use one jieba dictionary, loaded once."""
-    return _shared(tuple(sorted({w.strip() for w in user_words if w and w.strip()})), bigrams)
+    """The shared :class:`Tokenizer` for these company terms: keyword search, fact matching and
+    the relevance decision of one glossary version use one jieba dictionary, loaded once."""
+    global _last_asked
+    last = _last_asked
+    if isinstance(user_words, tuple) and last and last[0] is user_words and last[1] == bigrams:
+        return last[2]  # the same tuple again (fact matching asks once per row): no re-sorting
+    tok = _shared(tuple(sorted({w.strip() for w in user_words if w and w.strip()})), bigrams)
+    if isinstance(user_words, tuple):
+        _last_asked = (user_words, bigrams, tok)
+    return tok
+
+
+_last_asked: tuple | None = None
 
 
 @functools.lru_cache(maxsize=4)
