@@ -17,6 +17,7 @@ from kb_agent.access import LOCAL_ADMIN, Principal
 from kb_agent.config import Settings
 from kb_agent.errors import InputError, KBError, LLMError
 from kb_agent.followup import FollowUp, resolve
+from kb_agent.glossary.terms import TermUnderstanding
 from kb_agent.grounding import NOTICE as GROUNDING_NOTICE
 from kb_agent.grounding import Grounding, all_failed, check, evidence_of, mark
 from kb_agent.i18n import language_of
@@ -160,8 +161,15 @@ class Answerer:
         lang = language_of(question, self.settings.agent.language)
         earlier = [m["content"] for m in plain_history(history, self.settings.agent.max_question_chars)
                    if m["role"] == "user"]
-        follow = resolve(question, earlier, lambda q: [m.text for m, _ in self.kb.understand(q).chosen])
-        routing = route_all(follow.question, self.kb, principal)
+        understood: dict[str, TermUnderstanding] = {}   # each text of this turn understood once
+
+        def terms_of(text: str) -> TermUnderstanding:
+            if text not in understood:
+                understood[text] = self.kb.understand(text)
+            return understood[text]
+
+        follow = resolve(question, earlier, lambda q: [m.text for m, _ in terms_of(q).chosen])
+        routing = route_all(follow.question, self.kb, principal, terms_of(follow.question))
         routed, terms = routing.answer, routing.terms
         notice = NOTICE[lang] + (f"\n\n{UNDERSTOOD_AS[lang].format(q=follow.question)}" if follow.changed else "")
         self.kb.usage.record_unknown_terms(terms.unknown, question)

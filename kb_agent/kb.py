@@ -146,17 +146,15 @@ class KnowledgeBase:
         return self._part("retriever", build)
 
     def retrieve(self, query: str, principal: Principal = LOCAL_ADMIN, top_k: int | None = None,
-                 filters=None):
-        """Glossary-expanded hybrid search -> :class:`kb_agent.index.result.RetrievalResult`."""
+                 filters=None, terms: TermUnderstanding | None = None):
+        """Glossary-expanded hybrid search -> :class:`kb_agent.index.result.RetrievalResult`.
+        ``terms``: the query's term understanding when the caller has it already."""
         from kb_agent.index.filters import SearchFilters
 
         if isinstance(filters, dict):
             filters = SearchFilters.from_dict(filters)
-        terms = self.understand(query)
-        names = [(m.text, *(n for e in entries for n in e.names())) for m, entries in terms.chosen]
-        return self.retriever.retrieve(query, principal, top_k=top_k, filters=filters,
-                                       expanded_query=terms.expanded_query, expansion=terms.describe(),
-                                       glossary_names=names)
+        return self.retriever.retrieve_understood(query, principal, terms if terms is not None else self.understand(query),
+                                                  top_k=top_k, filters=filters)
 
     # -- facts and tables (kb_agent/facts) -------------------------------------------------
     @property
@@ -170,11 +168,12 @@ class KnowledgeBase:
         return self._part("facts", build)
 
     def query_facts(self, question: str, principal: Principal = LOCAL_ADMIN, table: str | None = None,
-                    filters=None, columns: list[str] | None = None, aggregate=None):
+                    filters=None, columns: list[str] | None = None, aggregate=None,
+                    terms: TermUnderstanding | None = None):
         """Curated fact, table rows, or an aggregate over them (count, sum, avg… of a column,
         optionally grouped) -> :class:`kb_agent.facts.service.FactQueryResult`."""
         return self.facts.query(question, principal, table=table, filters=filters, columns=columns,
-                                aggregate=aggregate)
+                                aggregate=aggregate, terms=terms)
 
     def fact_tables(self, principal: Principal = LOCAL_ADMIN) -> list[str]:
         """One line per table the principal may query: name, row count, columns and types."""

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from kb_agent.access import Principal
 from kb_agent.glossary.terms import TermUnderstanding
 from kb_agent.results import ToolOutput
-
-if TYPE_CHECKING:
-    from kb_agent.kb import KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -23,4 +20,5 @@ class RouteAnswer:
     found: bool = True              # False: a near miss, shown apart from the answer ("not an answer")
 
 
-RouteFn = Callable[[str, "KnowledgeBase", Principal, TermUnderstanding], "RouteAnswer | None"]
+#: An offline route bound to the store it reads: (question, principal, terms) -> answer or None.
+RouteFn = Callable[[str, Principal, TermUnderstanding], "RouteAnswer | None"]

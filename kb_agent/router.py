@@ -1,17 +1,19 @@
 """The offline router: answers without a language model, straight from the tools' stores.
 
 Routes are tried in order (term → fact → document); the first that answers wins. Each route
-is a function ``(question, kb, principal, terms) -> RouteAnswer | None`` living beside its
-store (glossary/route.py, facts/route.py, index/route.py) and reports which tool it stands
-for, so offline answers carry the same tool calls and citations as LLM answers. It never
-invents: when no route answers, it says nothing was found.
+is a function ``(question, principal, terms, *, store) -> RouteAnswer | None`` living beside
+its store (glossary/route.py, facts/route.py, index/route.py), bound here to that store only,
+and reports which tool it stands for, so offline answers carry the same tool calls and
+citations as LLM answers. The question's term understanding is computed once and handed to
+every route. It never invents: when no route answers, it says nothing was found.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Callable
 
 from kb_agent.access import Principal
 from kb_agent.errors import KBError
@@ -27,10 +29,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Tried in order: a question about a term, then a curated fact or table rows, then passages;
-#: each with the tool it stands for. A route runs only when its tool is configured
-#: (``agent.tools``): removing doc_retrieve from the assistant removes the document route too.
-ROUTES: list[tuple[str, RouteFn]] = [("glossary_lookup", term_route), ("fact_query", fact_route),
-                                     ("doc_retrieve", doc_route)]
+#: each with the tool it stands for and how it is bound to its store. A route runs only when
+#: its tool is configured (``agent.tools``): removing doc_retrieve from the assistant removes
+#: the document route too.
+ROUTES: list[tuple[str, Callable[["KnowledgeBase"], RouteFn]]] = [
+    ("glossary_lookup", lambda kb: partial(term_route, glossary=kb.glossary)),
+    ("fact_query", lambda kb: partial(fact_route, facts=kb.facts)),
+    ("doc_retrieve", lambda kb: partial(doc_route, retriever=lambda: kb.retriever,
+                                        max_chars=kb.settings.retrieval.max_passage_chars)),
+]
 
 NOTICE = {
     "zh": "（离线模式：未配置语言模型，以下内容直接摘自公司知识库。）",
@@ -53,18 +60,20 @@ class Routing:
     miss: RouteAnswer | None = None
 
 
-def route_all(question: str, kb: "KnowledgeBase", principal: Principal) -> Routing:
-    """First route that answers, else the near miss a route reported."""
-    terms = kb.understand(question)
+def route_all(question: str, kb: "KnowledgeBase", principal: Principal,
+              terms: TermUnderstanding | None = None) -> Routing:
+    """First route that answers, else the near miss a route reported. ``terms``: the
+    question's term understanding when the caller has it already."""
+    terms = terms if terms is not None else kb.understand(question)
     tools = set(kb.settings.agent.tools)
     miss = None
-    for tool, fn in ROUTES:
+    for tool, bind in ROUTES:
         if tool not in tools:
             continue
         try:
-            answer = fn(question, kb, principal, terms)
+            answer = bind(kb)(question, principal, terms)
         except KBError as exc:   # one unusable store must not silence the others
-            log.warning("offline route %s unavailable: %s", fn.__name__, exc)
+            log.warning("offline route for %s unavailable: %s", tool, exc)
             continue
         if answer is not None and answer.found:
             return Routing(answer, terms)

@@ -92,3 +92,16 @@ def test_a_corrupt_tables_database_does_not_take_the_rest_down(make_settings, da
     answer = answerer.ask("AM是什么意思？")
     assert answer.found and "客户经理" in answer.answer
     answerer.ask("上海办公室电话是多少？")     # the fact route is unavailable: no crash, other routes answer
+
+
+def test_a_question_is_understood_once_for_every_route(answerer, monkeypatch):
+    # The follow-up resolution, the fact route (facts and table rows) and the document route
+    # all read the one term understanding the router hands them.
+    kb, asked = answerer.kb, []
+    real = kb.understand
+    monkeypatch.setattr(kb, "understand", lambda text: asked.append(text) or real(text))
+    kb.facts.warm_up()    # the fact index understands each phrasing once per fact-file version
+    asked.clear()
+    answer = answerer.ask("ESS培训的讲师住在哪个城市？")
+    assert not answer.found and answer.terms["terms"][0]["text"] == "ESS"
+    assert asked == ["ESS培训的讲师住在哪个城市？"]

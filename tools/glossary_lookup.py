@@ -23,4 +23,4 @@ class GlossaryLookup(KBTool):
     }
 
     def run(self, args: dict) -> ToolOutput:
-        return glossary_output(str(args["term"]), self.kb)
+        return glossary_output(str(args["term"]), self.kb.lookup_term)

@@ -84,12 +84,15 @@ class FactIndex:
         return np.stack([cache[(model, t)] for t in self._expanded])
 
     def search(self, question: str, allowed: Callable[[Fact], bool] = lambda f: True,
-               k: int = 5) -> list[FactHit]:
-        """Best phrasing per fact, highest confidence first; facts not ``allowed`` never score."""
+               k: int = 5, *, expanded: str | None = None, canonical: str | None = None) -> list[FactHit]:
+        """Best phrasing per fact, highest confidence first; facts not ``allowed`` never score.
+        ``expanded`` / ``canonical``: the question's glossary expansion and concept-token form
+        when the caller has them already."""
         if not self._rows or not question.strip():
             return []
-        expanded = self.expand(question)
-        q_tokens = tokens(self.canonical(question), self.user_words)
+        expanded = expanded if expanded is not None else self.expand(question)
+        canonical = canonical if canonical is not None else self.canonical(question)
+        q_tokens = tokens(canonical, self.user_words)
         q_set = set(q_tokens)
         keyword = np.array([overlap_f1(q_set, s, self._idf, self._unknown_idf) for s in self._sets])
         if self._bm25 is not None and q_tokens:

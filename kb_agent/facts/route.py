@@ -15,18 +15,18 @@ from kb_agent.glossary.terms import TermUnderstanding
 from kb_agent.route_answer import RouteAnswer
 
 if TYPE_CHECKING:
-    from kb_agent.kb import KnowledgeBase
+    from kb_agent.facts.service import FactService
 
 log = logging.getLogger(__name__)
 
 
-def fact_route(question: str, kb: "KnowledgeBase", principal: Principal,
-               terms: TermUnderstanding) -> "RouteAnswer | None":
-    result = kb.query_facts(question, principal)
+def fact_route(question: str, principal: Principal, terms: TermUnderstanding, *,
+               facts: "FactService") -> "RouteAnswer | None":
+    result = facts.query(question, principal, terms=terms)
     if result.status in ("fact", "conflict"):  # a curated fact wins over any calculation
         return RouteAnswer("fact", offline_body(result), "fact_query", {"question": question}, fact_output(result))
     if result.status in ("no_match", "rows"):
-        answer = calculation_route(question, kb, principal)
+        answer = calculation_route(question, principal, facts)
         if answer is not None:
             return answer
     if result.status != "rows":
@@ -34,15 +34,15 @@ def fact_route(question: str, kb: "KnowledgeBase", principal: Principal,
     return RouteAnswer("fact", offline_body(result), "fact_query", {"question": question}, fact_output(result))
 
 
-def calculation_route(question: str, kb: "KnowledgeBase", principal: Principal) -> "RouteAnswer | None":
+def calculation_route(question: str, principal: Principal, facts: "FactService") -> "RouteAnswer | None":
     """The aggregate the question asks for, computed through fact_query's own arguments."""
-    calc = kb.facts.calculation(question, principal)
+    calc = facts.calculation(question, principal)
     if calc is None:
         return None
     args = calc.arguments(question)
     try:
-        result = kb.query_facts(question, principal, table=args["table"], filters=args.get("filters"),
-                                aggregate=args["aggregate"])
+        result = facts.query(question, principal, table=args["table"], filters=args.get("filters"),
+                             aggregate=args["aggregate"])
     except FactError as exc:  # a parse the table cannot compute: the other routes still may answer
         log.warning("offline calculation %s not computed: %s", args, exc)
         return None

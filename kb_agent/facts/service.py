@@ -124,8 +124,8 @@ class FactService:
     def expand(self, text: str) -> str:
         return self.understand(text).expanded_query
 
-    def canonical(self, text: str) -> str:
-        terms = self.understand(text)
+    def canonical(self, text: str, terms: TermUnderstanding | None = None) -> str:
+        terms = terms if terms is not None else self.understand(text)
         return canonical_text(text, [(m.start, m.end, es[0].term) for m, es in terms.chosen if es])
 
     def index(self) -> FactIndex:
@@ -158,23 +158,29 @@ class FactService:
 
     # -- queries -------------------------------------------------------------------------
     def query(self, question: str, principal: Principal, table: str | None = None, filters: Any = None,
-              columns: list[str] | None = None, today: date | None = None, aggregate: Any = None) -> FactQueryResult:
+              columns: list[str] | None = None, today: date | None = None, aggregate: Any = None,
+              terms: TermUnderstanding | None = None) -> FactQueryResult:
+        """``terms``: the question's term understanding when the caller has it already."""
         today = today or date.today()
         question = (question or "").strip()
         if table or filters or columns or aggregate:
             return self.query_table(question, principal, table, filters, columns, today, aggregate)
-        result = self.match_facts(question, principal, today)
+        terms = terms if terms is not None else self.understand(question)
+        result = self.match_facts(question, principal, today, terms)
         if result.status in ("fact", "conflict"):
             return result
-        rows, conf = self.match_rows(question, principal)
+        rows, conf = self.match_rows(question, principal, terms=terms)
         if rows and conf >= self.cfg.row_min_confidence and result.status in ("no_match", "ambiguous"):
             return FactQueryResult(question, "rows", rows=rows, confidence=conf,
                                    threshold=self.cfg.row_min_confidence, today=today)
         return result
 
-    def match_facts(self, question: str, principal: Principal, today: date) -> FactQueryResult:
+    def match_facts(self, question: str, principal: Principal, today: date,
+                    terms: TermUnderstanding | None = None) -> FactQueryResult:
         threshold = self.cfg.min_confidence
-        hits = self.index().search(question, allowed=lambda f: principal.can_see(f.access_groups), k=8)
+        terms = terms if terms is not None else self.understand(question)
+        hits = self.index().search(question, allowed=lambda f: principal.can_see(f.access_groups), k=8,
+                                   expanded=terms.expanded_query, canonical=self.canonical(question, terms))
         above = [h for h in hits if h.confidence >= threshold]
         best_conf = hits[0].confidence if hits else 0.0
         # A live fact wins unless an expired (or future) one matches clearly better: "AIP 2024的展位"
@@ -201,10 +207,11 @@ class FactService:
         return FactQueryResult(question, "no_match", candidates=near, confidence=best_conf, threshold=threshold,
                                today=today)
 
-    def match_rows(self, question: str, principal: Principal, limit: int = 5) -> tuple[list[RowHit], float]:
+    def match_rows(self, question: str, principal: Principal, limit: int = 5,
+                   terms: TermUnderstanding | None = None) -> tuple[list[RowHit], float]:
         """Rows whose values cover the question best; the row confidence is the share of the
         question's content words found in the row (values, column names, table name)."""
-        terms = self.understand(question)
+        terms = terms if terms is not None else self.understand(question)
         words = [w for w in dict.fromkeys(content_words(question, self.words())) if w not in QUESTION_WORDS]
         if not words:
             return [], 0.0

@@ -5,7 +5,7 @@ the offline router) and the offline term route, which answers questions about a 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kb_agent.access import Principal
 from kb_agent.glossary.model import GlossaryEntry
@@ -15,7 +15,7 @@ from kb_agent.route_answer import RouteAnswer
 from kb_agent.results import Citation, ToolOutput
 
 if TYPE_CHECKING:
-    from kb_agent.kb import KnowledgeBase
+    from kb_agent.glossary.index import Glossary, LookupResult
 
 
 # Words that make a question about a term itself: "AM是什么意思", "what does AM stand for".
@@ -36,9 +36,9 @@ def format_entry(e: GlossaryEntry, lang: str) -> str:
     return line + (f"\n  {e.description}" if e.description else "")
 
 
-def glossary_output(query: str, kb: "KnowledgeBase") -> ToolOutput:
+def glossary_output(query: str, lookup: "Callable[[str], LookupResult]") -> ToolOutput:
     """The glossary_lookup result shared by the tool and the term route."""
-    result = kb.lookup_term(query)
+    result = lookup(query)
     if not result.found:
         text = f"'{query}' is not in the company glossary."
         if result.suggestions:
@@ -73,9 +73,9 @@ def _little_else(question: str, matches) -> bool:
     return len(words) + (len(cjk) + 1) // 2 <= 1 if not cjk else (len(cjk) <= 3 and not words)
 
 
-def term_route(question: str, kb: "KnowledgeBase", principal: Principal,
-               terms: TermUnderstanding) -> RouteAnswer | None:
-    result = kb.glossary.lookup(question)
+def term_route(question: str, principal: Principal, terms: TermUnderstanding, *,
+               glossary: "Glossary") -> RouteAnswer | None:
+    result = glossary.lookup(question)
     if not result.found:
         return None
     whole_question_is_term = result.how in ("exact", "reverse")
@@ -86,7 +86,7 @@ def term_route(question: str, kb: "KnowledgeBase", principal: Principal,
     lang = language_of(question)
     distinct_terms = {e.term for e in result.matches}
     term_arg = next(iter(distinct_terms)) if len(distinct_terms) == 1 else question
-    output = glossary_output(term_arg, kb)
+    output = glossary_output(term_arg, glossary.lookup)
     if not output.found:
         return None
     body = "\n".join(format_entry(e, lang) for e in result.matches)

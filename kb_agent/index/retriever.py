@@ -22,7 +22,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, deci
 from kb_agent.index.result import Hit, RetrievalResult
 from kb_agent.index.rwlock import RWLock
 from kb_agent.text import Tokenizer, tokenizer_for
+
+if TYPE_CHECKING:
+    from kb_agent.glossary.terms import TermUnderstanding
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +329,14 @@ class Retriever:
             self._vector_index.flush(timeout)
 
     # -- searching ------------------------------------------------------------------------
+    def retrieve_understood(self, query: str, principal: Principal, terms: "TermUnderstanding", *,
+                            top_k: int | None = None, filters: SearchFilters | None = None) -> RetrievalResult:
+        """:meth:`retrieve` for a question whose company terms are understood already: searches
+        the glossary-expanded query, and every name of a term counts as mentioning it."""
+        names = [(m.text, *(n for e in entries for n in e.names())) for m, entries in terms.chosen]
+        return self.retrieve(query, principal, top_k=top_k, filters=filters, expanded_query=terms.expanded_query,
+                             expansion=terms.describe(), glossary_names=names)
+
     def retrieve(self, query: str, principal: Principal, *, top_k: int | None = None,
                  filters: SearchFilters | None = None, expanded_query: str | None = None,
                  expansion: str = "", glossary_names: Sequence[Sequence[str]] = ()) -> RetrievalResult:

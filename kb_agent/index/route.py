@@ -4,7 +4,7 @@ passages with their citations, clearly labelled as excerpts (never a made-up sum
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from kb_agent.access import Principal
 from kb_agent.errors import KBError
@@ -17,7 +17,7 @@ from kb_agent.results import ToolOutput
 from kb_agent.route_answer import RouteAnswer
 
 if TYPE_CHECKING:
-    from kb_agent.kb import KnowledgeBase
+    from kb_agent.index.retriever import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -36,18 +36,18 @@ NEAR_MISS_CHARS = 120
 ROUTE_TOP_K = 3
 
 
-def doc_route(question: str, kb: "KnowledgeBase", principal: Principal,
-              terms: TermUnderstanding) -> "RouteAnswer | None":
-
+def doc_route(question: str, principal: Principal, terms: TermUnderstanding, *,
+              retriever: "Callable[[], Retriever]", max_chars: int) -> "RouteAnswer | None":
+    """``retriever`` opens the indexes on first use; an unusable chunk store or index is
+    reported as this route's answer ("document search is unavailable: …")."""
     lang = language_of(question)
     args = {"query": question, "top_k": ROUTE_TOP_K}
     try:
-        result = kb.retrieve(question, principal, top_k=ROUTE_TOP_K)
+        result = retriever().retrieve_understood(question, principal, terms, top_k=ROUTE_TOP_K)
     except KBError as exc:  # a broken index must not take glossary and facts down with it
         log.warning("doc route: %s", exc)
         return RouteAnswer("doc", UNAVAILABLE[lang] + exc.user_text(), "doc_retrieve", args,
                            ToolOutput(exc.for_llm(), found=False))
-    max_chars = kb.settings.retrieval.max_passage_chars
     if not result.found:
         return RouteAnswer("doc", near_miss_text(result, lang), "doc_retrieve", args,
                            doc_output(result, max_chars), found=False)

@@ -125,7 +125,7 @@ def test_questions_that_are_not_calculations_fall_through_unchanged(orders, zh_k
 def test_only_tables_the_principal_may_see(kb, tmp_path):
     load_table(kb, build(tmp_path / "orders.xlsx"), "finance/orders.xlsx", groups=("finance",))
     assert kb.facts.calculation("What is the total amount per city?", EMPLOYEE) is None
-    answer = fact_route("What is the total amount per city?", kb, EMPLOYEE, kb.understand("x"))
+    answer = fact_route("What is the total amount per city?", EMPLOYEE, kb.understand("x"), facts=kb.facts)
     assert answer is None or "aggregate" not in answer.arguments
     finance = Principal("fay", frozenset({"everyone", "finance"}))
     assert kb.facts.calculation("What is the total amount per city?", finance) is not None
