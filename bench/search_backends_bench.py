@@ -1,19 +1,35 @@
 """FAISS + bm25s vs Milvus (milvus-lite) behind the same Retriever: index build, incremental
-ingestion, reload and `retrieve` latency on a generated corpus.
+ingestion, reload, `retrieve` latency and memory on a generated corpus.
 
-    .venv/bin/python bench/search_backends_bench.py --sizes 2000 10000 --queries 100
+    .venv/bin/python bench/search_backends_bench.py --sizes 10000 100000 \\
+        --backends faiss+bm25s milvus+milvus --queries 100 --max-seconds 150
 
 Chunks are the synthetic sentences of bench/retrieval_corpus.py, 50 per source file, one file
 in 100 restricted to `finance`; queries run as an ordinary employee, so the access filter is
 always on. Vectors come from a 384-dim character-bigram hashing embedder: cheap and
 deterministic, fine for latency and throughput, *not* a measure of answer quality (the
 sample evaluation, `kb-agent eval`, is). Latency includes embedding the query (~0.05 ms).
+
+Every backend and size runs in a fresh subprocess, so memory is its own:
+- *peak RSS*: ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that process at the end (milvus-lite
+  3.x runs inside the process, so its engine is counted);
+- *growth*: peak RSS minus the RSS (VmRSS) taken after the imports, before the corpus, the chunk
+  store and the indexes were built. So growth holds the backend's libraries (faiss, bm25s + jieba,
+  pymilvus + milvus-lite, imported on first use) and its indexes, and, for every backend alike,
+  the corpus, its vectors and the SQLite chunk store's page cache.
+
+Query latency: after 2 warm-up queries, up to ``--queries`` timed queries, stopping early once
+``--max-seconds`` of timed queries have passed (milvus-lite's BM25 search takes seconds a query at
+100k chunks); the table gives the number actually timed.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -67,10 +83,44 @@ def fill(store: ChunkStore, emb: HashEmbedder, texts: list[str], prefix: str = "
                              chunks, hashes[start:start + len(chunks)])
 
 
-def run(name: str, overrides: dict, n: int, qs: list[str], emb: HashEmbedder) -> str:
+def rss_mb() -> float:
+    """Resident set size of this process now (VmRSS), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # KiB on Linux
+
+
+def timed_queries(r: Retriever, qs: list[str], max_seconds: float) -> list[float]:
+    """Latencies (ms) of up to len(qs) queries, stopping once ``max_seconds`` of them have run."""
+    for q in qs[:2]:
+        r.retrieve(q, EMPLOYEE)
+    lat: list[float] = []
+    for q in qs:
+        t = time.perf_counter()
+        res = r.retrieve(q, EMPLOYEE)
+        lat.append((time.perf_counter() - t) * 1000)
+        assert all("finance" not in h.chunk.access_groups for h in res.hits)
+        if sum(lat) / 1000 >= max_seconds:
+            break
+    return lat
+
+
+def measure(name: str, n: int, n_queries: int, max_seconds: float, threads: int) -> dict:
+    """One backend at one size, in this process (a fresh one: see ``main``)."""
+    baseline = rss_mb()
+    if "faiss" in name:
+        import faiss
+
+        faiss.omp_set_num_threads(threads)
     from kb_agent.index.milvus.connection import close_clients
 
-    settings = RetrievalSettings(use_gpu=False, **overrides)
+    emb, qs = HashEmbedder(), queries(n_queries, seed=21)
+    settings = RetrievalSettings(use_gpu=False, **BACKENDS[name])
     with tempfile.TemporaryDirectory() as tmp:
         store = ChunkStore(Path(tmp) / "kb.sqlite3")
         fill(store, emb, sentences(n))
@@ -84,14 +134,7 @@ def run(name: str, overrides: dict, n: int, qs: list[str], emb: HashEmbedder) ->
         fill(store, emb, extra, prefix="new")
         r.sync()
         add_ms = (time.perf_counter() - t) * 1000
-        for q in qs[:5]:
-            r.retrieve(q, EMPLOYEE)
-        lat = []
-        for q in qs:
-            t = time.perf_counter()
-            res = r.retrieve(q, EMPLOYEE)
-            lat.append((time.perf_counter() - t) * 1000)
-            assert all("finance" not in h.chunk.access_groups for h in res.hits)
+        lat = timed_queries(r, qs, max_seconds)
         r.flush()
         close_clients()
         r2 = Retriever(settings, Path(tmp) / "index", store, emb)
@@ -100,28 +143,44 @@ def run(name: str, overrides: dict, n: int, qs: list[str], emb: HashEmbedder) ->
         reload_s = time.perf_counter() - t
         close_clients()
         store.close()
-    return (f"| {name} | {n} | {build_s:.2f} | {n / build_s:.0f} | {add_ms:.0f} | {reload_s:.2f} "
-            f"| {np.percentile(lat, 50):.2f} | {np.percentile(lat, 95):.2f} |")
+    peak = peak_rss_mb()
+    return {"backend": name, "chunks": n, "build_s": build_s, "add_ms": add_ms, "reload_s": reload_s,
+            "queries": len(lat), "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
+            "peak_rss_mb": peak, "rss_growth_mb": peak - baseline}
+
+
+def in_subprocess(name: str, n: int, args) -> dict:
+    cmd = [sys.executable, __file__, "--one", name, str(n), "--queries", str(args.queries),
+           "--max-seconds", str(args.max_seconds), "--threads", str(args.threads)]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def row(m: dict) -> str:
+    return (f"| {m['backend']} | {m['chunks']:,} | {m['build_s']:.2f} | {m['chunks'] / m['build_s']:.0f} "
+            f"| {m['add_ms']:.0f} | {m['reload_s']:.2f} | {m['queries']} | {m['p50_ms']:.2f} | {m['p95_ms']:.2f} "
+            f"| {m['peak_rss_mb']:.0f} | {m['rss_growth_mb']:.0f} |")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 10_000])
-    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--queries", type=int, default=100, help="timed queries at most")
+    ap.add_argument("--max-seconds", type=float, default=float("inf"),
+                    help="stop timing queries once this many seconds of them have run (per backend and size)")
     ap.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=list(BACKENDS))
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--one", nargs=2, metavar=("BACKEND", "CHUNKS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
-    import faiss
-
-    faiss.omp_set_num_threads(args.threads)
-    emb = HashEmbedder()
-    qs = queries(args.queries, seed=21)
+    if args.one:
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.queries, args.max_seconds, args.threads)))
+        return
     print("| backends (vector+keyword) | chunks | index build s | chunks/s | +50 chunks, sync ms | reload s "
-          "| retrieve p50 ms | p95 ms |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| queries timed | retrieve p50 ms | p95 ms | peak RSS MB | RSS growth MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for n in args.sizes:
         for name in args.backends:
-            print(run(name, BACKENDS[name], n, qs, emb), flush=True)
+            print(row(in_subprocess(name, n, args)), flush=True)
 
 
 if __name__ == "__main__":
