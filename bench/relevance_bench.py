@@ -74,6 +74,10 @@ def report(name: str, rows, top_k: int = 5) -> None:
                                  ("unanswerable refused", own_neg, True),
                                  ("generated negatives refused", gen_neg, True)):
         print(f"  {label:28} {share(not r['old'] for r in group):>18} {share(not r['new'] for r in group):>18}")
+    # What the decision itself gets wrong: refusals where the right passage was retrieved.
+    retrieved = [r for r in ans if r["rank"] is not None and r["rank"] <= top_k]
+    print(f"  {'... right passage in top ' + str(top_k):28} {share(not r['old'] for r in retrieved):>18} "
+          f"{share(not r['new'] for r in retrieved):>18}")
 
 
 def failures(rows) -> None:
