@@ -25,7 +25,6 @@ module imports neither the tools nor Qwen-Agent).
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal, Sequence
@@ -534,8 +533,6 @@ def split_sentences(answer: str) -> list[tuple[int, int]]:
 
 
 # -- tokenizer -------------------------------------------------------------------------------
-_tok_lock = threading.Lock()
-_default_tokenizer: Callable[[str], list[str]] | None = None
 
 #: Answer boilerplate that says nothing about the subject.
 _META = frozenset(
@@ -547,13 +544,10 @@ _META = frozenset(
 
 
 def _tokenizer() -> Callable[[str], list[str]]:
-    global _default_tokenizer
-    with _tok_lock:
-        if _default_tokenizer is None:
-            from kb_agent.text import Tokenizer
+    """The shared tokenizer without company terms (one jieba dictionary for the process)."""
+    from kb_agent.text import tokenizer_for
 
-            _default_tokenizer = Tokenizer().tokenize
-        return _default_tokenizer
+    return tokenizer_for().tokenize
 
 
 def _content_tokens(text: str, tokenize: Callable[[str], list[str]]) -> set[str]:

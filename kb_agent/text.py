@@ -189,17 +189,7 @@ class Tokenizer:
 def tokenizer_for(user_words: Iterable[str] = (), *, bigrams: bool = True) -> Tokenizer:
     """The shared :class:`Tokenizer` for these company terms: keyword search, fact matching and
     the relevance decision of one glossary version use one jieba dictionary, loaded once."""
-    global _last_asked
-    last = _last_asked
-    if isinstance(user_words, tuple) and last and last[0] is user_words and last[1] == bigrams:
-        return last[2]  # the same tuple again (fact matching asks once per row): no re-sorting
-    tok = _shared(tuple(sorted({w.strip() for w in user_words if w and w.strip()})), bigrams)
-    if isinstance(user_words, tuple):
-        _last_asked = (user_words, bigrams, tok)
-    return tok
-
-
-_last_asked: tuple | None = None
+    return _shared(tuple(sorted({w.strip() for w in user_words if w and w.strip()})), bigrams)
 
 
 @functools.lru_cache(maxsize=4)
