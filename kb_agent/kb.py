@@ -153,8 +153,8 @@ class KnowledgeBase:
 
         if isinstance(filters, dict):
             filters = SearchFilters.from_dict(filters)
-        return self.retriever.retrieve_understood(query, principal, terms if terms is not None else self.understand(query),
-                                                  top_k=top_k, filters=filters)
+        terms = terms if terms is not None else self.understand(query)
+        return self.retriever.retrieve_understood(query, principal, terms, top_k=top_k, filters=filters)
 
     # -- facts and tables (kb_agent/facts) -------------------------------------------------
     @property
