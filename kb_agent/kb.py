@@ -184,7 +184,7 @@ class KnowledgeBase:
         """Load what the first question would otherwise wait for (web server start-up)."""
         self.facts.warm_up()
         if self.chunk_store.count():
-            self.retriever.sync()
+            self.retriever.warm_up()
 
 
 def _as_acronym(query: str) -> tuple[str, ...]:

@@ -52,6 +52,16 @@ QUESTION_WORDS = frozenset(
     "when where why whom whose many much could would should will shall may might must please tell explain describe "
     "mean means meaning stand stands need use used using get there any some".split())
 
+#: English function words that neither of the lists above drops (keyword search keeps them: BM25
+#: weighs them down by itself). They never say what a question is about, so the relevance
+#: decision does not count them as its terms; in a small corpus their IDF would be the highest
+#: of all ("have" in "How many days do customers have to return …?").
+FUNCTION_WORDS = frozenset(
+    "have has had having am not no nor my our your their his her they them he she me us him "
+    "there here than then so such very just only also more most other own same each every both "
+    "few onto over under out off again further once while because if else until upon whether "
+    "yes one ones anything something everything nothing".split())
+
 #: Bigrams holding one of these carry no topic ("的原", "理是").
 _PARTICLES = frozenset("的了吗呢吧啊是么")
 

@@ -133,6 +133,7 @@ class SearchHit(_Shape):
     fused: float | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    bridged_rank: int | None = None
 
 
 class SearchResponse(_Shape):

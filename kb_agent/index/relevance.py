@@ -29,16 +29,20 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from kb_agent.text import QUESTION_WORDS, STOP_WORDS, match_stem, normalise
+from kb_agent.text import FUNCTION_WORDS, QUESTION_WORDS, STOP_WORDS, match_stem, normalise
 
 #: The least spread a background is taken to have: a corpus of near-copies (MAD ≈ 0) must not
 #: make every small cosine difference look like many standard deviations.
 MIN_SPREAD = 0.02
+
+#: The share of a question's term weight that must be writable in the other language before a
+#: passage in that language is judged on those terms (:func:`comparable_coverage`).
+MIN_COMPARABLE = 0.3
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -50,9 +54,9 @@ class RelevancePolicy:
     """The cut-offs of :func:`decide` (defaults: docs/retrieval.md, measured on the development
     corpus of bench/devcorpus, checked on the sample)."""
 
-    min_coverage: float = 0.5           # relevant on coverage alone
+    min_coverage: float = 0.75          # relevant on coverage alone
     partial_coverage: float = 0.3       # relevant with this coverage when the dense score stands out …
-    partial_z: float = 2.0              # … by this many spreads above the query's background
+    partial_z: float = 1.5              # … by this many spreads above the query's background
     dense_alone_z: float = 4.0          # relevant on the dense score alone (no shared words needed)
 
 
@@ -66,6 +70,7 @@ class Term:
     weight: float = 1.0
     prior: float = 1.0    # how specific the word is in the language at large (1: a rare word)
     pieces: tuple[str, ...] = ()   # a Chinese compound's words: each mentioned one earns a share
+    translations: tuple[str, ...] = ()   # the word in the other language, for searching (bilingual.py)
 
 
 @dataclass(frozen=True)
@@ -175,12 +180,12 @@ class Background:
 
 # -- the question's terms ---------------------------------------------------------------------
 def content_words(words: Iterable[str]) -> list[str]:
-    """Words of a question (the tokenizer's jieba words) that carry its topic: no stop words or
-    question words, no single Chinese characters or single letters, each once."""
+    """Words of a question (the tokenizer's jieba words) that carry its topic: no stop words,
+    question words or function words, no single Chinese characters or single letters, each once."""
     out: list[str] = []
     for w in words:
         w = normalise(w).strip()
-        if not w or w in STOP_WORDS or w in QUESTION_WORDS or not any(c.isalnum() for c in w):
+        if not w or w in STOP_WORDS or w in QUESTION_WORDS or w in FUNCTION_WORDS or not any(map(str.isalnum, w)):
             continue
         if len(w) == 1 and not w.isdigit():
             continue
@@ -191,12 +196,14 @@ def content_words(words: Iterable[str]) -> list[str]:
 
 def question_terms(words: Sequence[str], glossary_names: Sequence[Sequence[str]] = (),
                    prior: Callable[[str], float] | None = None,
-                   pieces: Callable[[str], Sequence[str]] | None = None) -> list[Term]:
+                   pieces: Callable[[str], Sequence[str]] | None = None,
+                   translate: Callable[[str], Sequence[str]] | None = None) -> list[Term]:
     """The question's content terms, unweighted. ``glossary_names``: for each company term found
     in the question, all its names (the term as written first); a question word that is one of
     them — or part of one — is that term, mentioned by any of its names. ``prior``: how specific
     a word is in the language at large (:meth:`Tokenizer.specificity`), so that 负责 or 事情
-    weigh less than 差旅 even where the corpus is too small for its IDF to tell."""
+    weigh less than 差旅 even where the corpus is too small for its IDF to tell. ``translate``: the
+    word in the other language (a company term's glossary names are bilingual already)."""
     groups = [tuple(dict.fromkeys(normalise(n) for n in names if n and n.strip())) for names in glossary_names]
     terms: list[Term] = []
     covered: set[str] = set()
@@ -207,7 +214,8 @@ def question_terms(words: Sequence[str], glossary_names: Sequence[Sequence[str]]
     for w in content_words(words):
         if w in covered or any(w in name for g in groups for name in g):
             continue      # the term itself, or a piece of it (jieba split "account manager")
-        terms.append(Term(w, (w,), prior=prior(w) if prior else 1.0, pieces=tuple(pieces(w)) if pieces else ()))
+        terms.append(Term(w, (w,), prior=prior(w) if prior else 1.0, pieces=tuple(pieces(w)) if pieces else (),
+                          translations=tuple(normalise(t) for t in translate(w)) if translate else ()))
         covered.add(w)
     return terms
 
@@ -215,7 +223,7 @@ def question_terms(words: Sequence[str], glossary_names: Sequence[Sequence[str]]
 def weighted(terms: Sequence[Term], background: Background) -> list[Term]:
     if not len(background):
         return list(terms)
-    return [Term(t.text, t.forms, t.prior * background.idf(t), t.prior, t.pieces) for t in terms]
+    return [replace(t, weight=t.prior * background.idf(t)) for t in terms]
 
 
 def mentioned_in(terms: Sequence[Term], background: Background, min_prior: float = 0.5) -> bool:
@@ -259,15 +267,34 @@ def judge(passage: Passage, terms: Sequence[Term], stats: tuple[float, float] | 
           policy: RelevancePolicy, question_chinese: bool | None = None) -> Judged:
     cov, mentioned = coverage(terms, passage.text)
     across = question_chinese is not None and passage.chinese is not None and passage.chinese != question_chinese
+    if across:
+        cov = max(cov, comparable_coverage(terms, passage.text, passage.chinese, mentioned))
     z = None
     if stats is not None and passage.cosine is not None:
         z = (passage.cosine - stats[0]) / stats[1]
     return Judged(passage.rowid, cov, z, passes(cov, z, across, policy), mentioned, across)
 
 
+def comparable_coverage(terms: Sequence[Term], text: str, chinese: bool, mentioned: Sequence[str]) -> float:
+    """Coverage of a passage in the other language than the question, over the terms it could
+    mention at all: a Chinese word cannot be in an English passage, but a name written in Latin
+    letters (inotify, SIGKILL, a company term's English name) can be in either. Only when those
+    terms carry :data:`MIN_COMPARABLE` of the question's weight — one everyday English word
+    ("Linux") in a Chinese question says little about an English passage. 0 otherwise."""
+    def writable(term: Term) -> bool:
+        return term.text in mentioned or any(bool(_HAN.search(f)) == chinese for f in term.forms)
+
+    comparable = [t for t in terms if writable(t)]
+    total = sum(t.weight for t in terms)
+    if not comparable or total <= 0 or sum(t.weight for t in comparable) < MIN_COMPARABLE * total:
+        return 0.0
+    return coverage(comparable, text)[0]
+
+
 def passes(cov: float, z: float | None, across: bool, policy: RelevancePolicy) -> bool:
-    """The rule itself. Words cannot be compared across languages: a passage in the other
-    language counts as partly covering, so its dense score decides (``partial_z``)."""
+    """The rule itself. Words can hardly be compared across languages: a passage in the other
+    language counts as partly covering (or as :func:`comparable_coverage` says), so its dense
+    score decides (``partial_z``)."""
     if across:
         cov = max(cov, policy.partial_coverage)
     return (cov >= policy.min_coverage

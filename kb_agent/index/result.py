@@ -16,7 +16,8 @@ class Hit:
     ``score`` is the cosine similarity of the query to the passage (the relevance shown to
     people and compared with the threshold); ``fused`` the reciprocal-rank-fusion score that
     orders the hits; ``dense_rank`` / ``keyword_rank`` the 1-based ranks in each list (None
-    when the passage was not in that list).
+    when the passage was not in that list); ``bridged_rank`` its rank in the keyword search for
+    the question's words in the other language (kb_agent/bilingual.py).
     """
 
     rowid: int
@@ -26,13 +27,14 @@ class Hit:
     dense_rank: int | None = None
     keyword_rank: int | None = None
     keyword_score: float | None = None
+    bridged_rank: int | None = None
 
     def to_dict(self, max_chars: int | None = None) -> dict[str, Any]:
         text = self.chunk.text if max_chars is None else clip(self.chunk.text, max_chars)
         return {"source": self.chunk.source, "locator": self.chunk.locator.to_dict(),
                 "score": round(float(self.score), 4), "fused": round(float(self.fused), 5),
                 "dense_rank": self.dense_rank, "keyword_rank": self.keyword_rank,
-                "title": self.chunk.title, "text": text}
+                "bridged_rank": self.bridged_rank, "title": self.chunk.title, "text": text}
 
 
 @dataclass(frozen=True)
@@ -71,7 +73,8 @@ def search_json(result: RetrievalResult, max_chars: int | None = None) -> dict[s
     def hit(h: Hit) -> dict[str, Any]:
         d = h.to_dict(max_chars)
         return {"source": d["source"], "locator": d["locator"], "score": d["score"], "text": d["text"],
-                "fused": d["fused"], "dense_rank": d["dense_rank"], "keyword_rank": d["keyword_rank"]}
+                "fused": d["fused"], "dense_rank": d["dense_rank"], "keyword_rank": d["keyword_rank"],
+                "bridged_rank": d["bridged_rank"]}
 
     return {"query": result.query, "expanded_query": result.expanded_query, "expansion": result.expansion,
             "found": result.found, "reason": result.reason, "hits": [hit(h) for h in result.hits],

@@ -27,16 +27,17 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Protocol, Se
 import numpy as np
 
 from kb_agent.access import Principal
+from kb_agent.bilingual import load_bridge
 from kb_agent.chunk import Chunk
 from kb_agent.errors import EmbeddingError
 from kb_agent.index.backend import IndexIdentity, IndexRow, KeywordIndex, Scope, VectorIndex, as_rows, no_commit
 from kb_agent.i18n import language_of
 from kb_agent.index.factory import create_keyword_index, create_vector_index
 from kb_agent.index.filters import SearchFilters
-from kb_agent.index.fusion import rrf
+from kb_agent.index.fusion import keep_leaders, rrf
 from kb_agent.index.navigation import is_navigation
-from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, decide, is_chinese, mentioned_in,
-                                      passage_text, question_terms, weighted)
+from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, Term, decide, is_chinese,
+                                      mentioned_in, passage_text, question_terms, weighted)
 from kb_agent.index.result import Hit, RetrievalResult
 from kb_agent.index.rwlock import RWLock
 from kb_agent.text import Tokenizer, tokenizer_for
@@ -108,6 +109,13 @@ def _as_vectors(result: Any, rowids: Sequence[int]) -> tuple[np.ndarray, np.ndar
         ids, x = result
         return np.asarray(ids, dtype=np.int64), np.asarray(x, dtype=np.float32)
     return np.asarray(rowids, dtype=np.int64), np.asarray(result, dtype=np.float32)
+
+
+def bridged_query(terms: Sequence[Term]) -> str:
+    """The question's words in the other language (each term's translations): a keyword search
+    of their own, fused with the others as the same kind of evidence, so that a passage written
+    in the other language can be found by its words too."""
+    return " ".join(dict.fromkeys(w for t in terms for w in t.translations))
 
 
 class Retriever:
@@ -323,6 +331,12 @@ class Retriever:
         self.vectors.checkpoint(generation)
         self.keywords.checkpoint(generation)
 
+    def warm_up(self) -> None:
+        """Load the indexes and the dictionary bridge before the first question needs them."""
+        self.sync()
+        if self.settings.bridge_languages:
+            load_bridge()
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait until a background save of the vector index has finished (tests, shutdown)."""
         if self._vector_index is not None:
@@ -355,20 +369,27 @@ class Retriever:
             qvec, notes = None, [f"keyword search only: {exc.message}"]
         depth = max(self.settings.candidates, k)
         scope = Scope(principal, filters)
+        terms = self.question_terms(query, glossary_names)
+        bridged = bridged_query(terms)
         with self._rw.read():
             vectors, keywords = self.vectors, self.keywords
             d_ids = np.zeros(0, np.int64)
             if qvec is not None and len(vectors):
                 d_ids, _ = vectors.search(qvec, depth, scope)
             k_ids, k_scores = keywords.search(text, depth, scope)
-            # A few more than k: navigation chunks (tables of contents …) found among them go last.
-            fused = rrf([d_ids.tolist(), k_ids.tolist()], k=self.settings.rrf_k,
-                        weights=[self.settings.dense_weight, self.settings.keyword_weight])[:2 * k + NAV_SLACK]
+            b_ids = keywords.search(bridged, depth, scope)[0] if bridged else np.zeros(0, np.int64)
+            lists = [d_ids.tolist(), k_ids.tolist(), b_ids.tolist()]
+            fused = rrf(lists, k=self.settings.rrf_k, groups=["dense", "keyword", "keyword"],
+                        weights=[self.settings.dense_weight, self.settings.keyword_weight, self.settings.bridge_weight])
+            # Each search's best hit stays in the top k; a few more than k are kept: navigation
+            # chunks (tables of contents …) found among them go last.
+            fused = keep_leaders(fused, [ids[0] for ids in lists if ids], k)[:2 * k + NAV_SLACK]
             top = np.asarray([i for i, _ in fused], dtype=np.int64)
             cos = vectors.scores_for(qvec, top) if qvec is not None and len(top) else np.full(len(top), np.nan)
         d_rank = {int(i): r for r, i in enumerate(d_ids.tolist(), 1)}
         k_rank = {int(i): r for r, i in enumerate(k_ids.tolist(), 1)}
         k_score = {int(i): float(s) for i, s in zip(k_ids.tolist(), k_scores.tolist())}
+        b_rank = {int(i): r for r, i in enumerate(b_ids.tolist(), 1)}
         chunk_map = fetch_chunks(self.chunks, top.tolist())
         if self.settings.demote_navigation:
             order = sorted(range(len(fused)), key=lambda n: _navigation(chunk_map.get(int(fused[n][0]))))  # stable
@@ -383,18 +404,22 @@ class Retriever:
             if not principal.can_see(chunk.access_groups) or (filters is not None and not filters.matches(chunk.source)):
                 continue
             hits.append(Hit(int(rowid), chunk, float(0.0 if np.isnan(c) else c), float(fscore),
-                            d_rank.get(int(rowid)), k_rank.get(int(rowid)), k_score.get(int(rowid))))
+                            d_rank.get(int(rowid)), k_rank.get(int(rowid)), k_score.get(int(rowid)),
+                            b_rank.get(int(rowid))))
             if len(hits) == k:
                 break
-        decision = self.decide(query, hits, qvec, glossary_names)
+        decision = self.decide(query, hits, qvec, terms)
         return RetrievalResult(query, text, expansion, tuple(hits), decision.found, decision,
                                (time.perf_counter() - started) * 1000,
                                filters.to_dict() if filters else None, tuple(notes))
 
     def question_terms(self, query: str, glossary_names: Sequence[Sequence[str]] = ()):
-        """The question's content terms, weighted against this corpus (relevance.py)."""
+        """The question's content terms, weighted against this corpus, with their words in the
+        other language where the bridge is on (relevance.py, bilingual.py)."""
         tok = self._tokenizer()
-        return weighted(question_terms(tok.words(query), glossary_names, tok.specificity, tok.pieces),
+        bridge = load_bridge() if self.settings.bridge_languages else None
+        return weighted(question_terms(tok.words(query), glossary_names, tok.specificity, tok.pieces,
+                                       bridge.translate if bridge is not None else None),
                         self.background())
 
     def mentions(self, query: str) -> bool:
@@ -402,12 +427,11 @@ class Retriever:
         self.sync()
         return mentioned_in(self.question_terms(query), self.background())
 
-    def decide(self, query: str, hits: Sequence[Hit], qvec: np.ndarray | None,
-               glossary_names: Sequence[Sequence[str]] = ()):
-        """The relevance decision on ``hits`` (kb_agent/index/relevance.py); without a query
-        vector (keyword-only fallback) coverage alone decides."""
+    def decide(self, query: str, hits: Sequence[Hit], qvec: np.ndarray | None, terms: Sequence[Term]):
+        """The relevance decision on ``hits`` for the question's ``terms`` (:meth:`question_terms`;
+        kb_agent/index/relevance.py); without a query vector (keyword-only fallback) coverage
+        alone decides."""
         background = self.background()
-        terms = self.question_terms(query, glossary_names)
         passages = [Passage.of(h.rowid, h.chunk, h.score if qvec is not None else None) for h in hits]
         return decide(passages, terms, background.cosine_stats(qvec), self.policy, language_of(query),
                       question_chinese=is_chinese(query))

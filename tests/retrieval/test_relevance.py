@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from kb_agent.index.calibration import calibrate, evaluate, would_find
-from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, Term, content_words, coverage, decide,
-                                      question_terms, weighted)
+from kb_agent.index.relevance import (Background, Passage, RelevancePolicy, Term, comparable_coverage, content_words,
+                                      coverage, decide, question_terms, weighted)
 from kb_agent.text import Tokenizer
 
 POLICY = RelevancePolicy(min_coverage=0.7, partial_coverage=0.34, partial_z=2.5, dense_alone_z=5.0)
@@ -97,6 +97,25 @@ def test_background_cosine_stats_come_from_the_sample():
     assert abs(mean) < 0.1 and 0.1 < std < 0.5
     assert Background(["t"] * 3, x[:3]).cosine_stats(x[0]) is None          # too few to say
     assert bg.cosine_stats(None) is None
+
+
+def test_a_passage_in_the_other_language_is_judged_on_the_terms_it_could_mention():
+    # A Chinese question naming "inotify": an English passage cannot say 监视 or 事件, but it can
+    # say inotify — coverage counts the terms writable in its language.
+    terms = [Term("监视", ("监视",), 4.2), Term("文件", ("文件",), 0.6), Term("事件", ("事件",), 2.3),
+             Term("inotify", ("inotify",), 4.7)]
+    english = Passage(1, "The inotify API provides a mechanism for monitoring filesystem events", 0.80, chinese=False)
+    assert comparable_coverage(terms, english.text, False, ("inotify",)) == 1.0
+    judged = decide([english], terms, (0.78, 0.02), POLICY, question_chinese=True)
+    assert judged.found and judged.judged[0].across and judged.judged[0].coverage == 1.0
+    # The same passage for a same-language reader: plain coverage (inotify's share only).
+    assert decide([english], terms, (0.78, 0.02), POLICY, question_chinese=False).judged[0].coverage < 0.5
+    # One everyday English word in a Chinese question carries too little of it to judge on.
+    linux = [Term("公司", ("公司",), 1.7), Term("服务器", ("服务器",), 2.2), Term("密码", ("密码",), 2.9),
+             Term("linux", ("linux",), 0.8)]
+    assert comparable_coverage(linux, "Linux is a kernel", False, ("linux",)) == 0.0
+    assert not decide([Passage(1, "Linux is a kernel", 0.80, chinese=False)], linux, (0.78, 0.02), POLICY,
+                      question_chinese=True).found
 
 
 def test_no_passage_no_terms():

@@ -14,6 +14,7 @@ from kb_agent.errors import StoreError
 from kb_agent.index.filters import SearchFilters
 from kb_agent.kb import KnowledgeBase
 from kb_agent.router import route
+from tests.retrieval.conftest import ONE_THREAD
 from tests.retrieval.corpus import add_source
 
 FINANCE = Principal("fiona", frozenset({"finance"}))
@@ -46,6 +47,20 @@ def test_questions_find_the_right_source_and_locator(kb, question, source, label
 def test_unrelated_questions_find_nothing_relevant(kb, question):
     r = kb.retrieve(question, EMPLOYEE)
     assert not r.found and r.relevant == ()
+
+
+def test_an_english_question_finds_a_chinese_passage_by_its_words(make_settings, chunk_store, embedder):
+    # The passage shares no word with the question; the dictionary bridge searches for the
+    # question's words in Chinese (rent → 租金, staff → 员工) and finds it by them.
+    add_source(chunk_store, embedder, "hr/parking.md", [(Locator.for_heading("停车管理"),
+                                                         "员工停车位每月租金三百元，向行政部申请。")])
+    question = "What is the monthly rent for a staff parking spot?"
+    bridged = KnowledgeBase(make_settings(embedder=ONE_THREAD)).retrieve(question, EMPLOYEE)
+    hit = next(h for h in bridged.hits if h.chunk.source == "hr/parking.md")
+    assert hit.bridged_rank == 1 and hit.keyword_rank is None
+    assert bridged.hits[0].chunk.source == "hr/parking.md"
+    off = KnowledgeBase(make_settings(embedder=ONE_THREAD, retrieval={"bridge_languages": False}))
+    assert all(h.bridged_rank is None for h in off.retrieve(question, EMPLOYEE).hits)
 
 
 def test_access_groups_are_enforced_inside_the_search(kb):

@@ -8,7 +8,7 @@ import pytest
 
 from kb_agent.access import EMPLOYEE, LOCAL_ADMIN, Principal
 from kb_agent.index.filters import MetaTable, SearchFilters
-from kb_agent.index.fusion import rrf
+from kb_agent.index.fusion import keep_leaders, rrf
 from kb_agent.index.keyword import BM25Index
 from kb_agent.text import Tokenizer
 
@@ -27,6 +27,24 @@ def test_rrf_weights_and_ties_are_deterministic():
     assert [i for i, _ in rrf([["x"], ["y"]], k=0, weights=[1, 2])] == ["y", "x"]
     assert rrf([["x"], ["y"]], weights=[0, 1])[1] == ("x", 0.0)
     assert rrf([], k=60) == []
+
+
+def test_rrf_groups_count_one_kind_of_evidence_once():
+    # Two keyword searches (the question's language and the bridged one) are one kind of
+    # evidence: "b", found by both, gets the better of the two terms, not their sum.
+    fused = dict(rrf([["a"], ["b"], ["b", "a"]], k=0, groups=["dense", "kw", "kw"]))
+    assert fused == {"a": 1.0 + 0.5, "b": 1.0}
+    assert dict(rrf([["a"], ["b"], ["b", "a"]], k=0)) == {"a": 1.5, "b": 2.0}     # ungrouped: summed
+    with pytest.raises(ValueError):
+        rrf([["a"], ["b"]], groups=["one"])
+
+
+def test_keep_leaders_keeps_each_lists_best_hit_in_the_top_k():
+    fused = [("a", 0.5), ("b", 0.4), ("c", 0.3), ("d", 0.2), ("e", 0.1)]
+    assert keep_leaders(fused, ["e"], 3) == [("a", 0.5), ("b", 0.4), ("e", 0.1), ("c", 0.3), ("d", 0.2)]
+    assert keep_leaders(fused, ["b", "a"], 3) == fused                      # already there: unchanged
+    assert [i for i, _ in keep_leaders(fused, ["d", "e", "d"], 3)] == ["a", "d", "e", "b", "c"]
+    assert keep_leaders(fused, ["x"], 3) == fused                           # not a fused hit: ignored
 
 
 def test_rrf_counts_a_duplicate_once_and_validates():
