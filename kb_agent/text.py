@@ -67,6 +67,9 @@ _PARTICLES = frozenset("的了吗呢吧啊是么")
 
 _jieba_lock = threading.Lock()
 
+#: The specificity of everyday words (:meth:`Tokenizer.specificity`'s floor).
+EVERYDAY = 0.25
+
 #: jieba's dictionary gives compounds it has no counts for a frequency of 3 or so.
 RARE_COMPOUND = 3
 
@@ -183,7 +186,7 @@ class Tokenizer:
             from wordfreq import zipf_frequency
 
             zipf = zipf_frequency(word, "en")
-        return min(1.0, max(0.25, (6.0 - zipf) / 2.5))
+        return min(1.0, max(EVERYDAY, (6.0 - zipf) / 2.5))
 
     def pieces(self, word: str) -> list[str]:
         """The dictionary words of at least two characters a Chinese word is made of, when it

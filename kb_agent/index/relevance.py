@@ -34,7 +34,7 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from kb_agent.text import FUNCTION_WORDS, QUESTION_WORDS, STOP_WORDS, match_stem, normalise
+from kb_agent.text import EVERYDAY, FUNCTION_WORDS, QUESTION_WORDS, STOP_WORDS, match_stem, normalise
 
 #: The least spread a background is taken to have: a corpus of near-copies (MAD ≈ 0) must not
 #: make every small cosine difference look like many standard deviations.
@@ -203,7 +203,8 @@ def question_terms(words: Sequence[str], glossary_names: Sequence[Sequence[str]]
     them — or part of one — is that term, mentioned by any of its names. ``prior``: how specific
     a word is in the language at large (:meth:`Tokenizer.specificity`), so that 负责 or 事情
     weigh less than 差旅 even where the corpus is too small for its IDF to tell. ``translate``: the
-    word in the other language (a company term's glossary names are bilingual already)."""
+    word in the other language, for words more specific than everyday ones (a company term's
+    glossary names are bilingual already)."""
     groups = [tuple(dict.fromkeys(normalise(n) for n in names if n and n.strip())) for names in glossary_names]
     terms: list[Term] = []
     covered: set[str] = set()
@@ -214,8 +215,10 @@ def question_terms(words: Sequence[str], glossary_names: Sequence[Sequence[str]]
     for w in content_words(words):
         if w in covered or any(w in name for g in groups for name in g):
             continue      # the term itself, or a piece of it (jieba split "account manager")
-        terms.append(Term(w, (w,), prior=prior(w) if prior else 1.0, pieces=tuple(pieces(w)) if pieces else (),
-                          translations=tuple(normalise(t) for t in translate(w)) if translate else ()))
+        p = prior(w) if prior else 1.0
+        # An everyday word's translations (公司 → company) find passages by chance, not by topic.
+        translations = tuple(normalise(t) for t in translate(w)) if translate and p > EVERYDAY else ()
+        terms.append(Term(w, (w,), prior=p, pieces=tuple(pieces(w)) if pieces else (), translations=translations))
         covered.add(w)
     return terms
 

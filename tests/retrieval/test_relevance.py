@@ -99,6 +99,15 @@ def test_background_cosine_stats_come_from_the_sample():
     assert bg.cosine_stats(None) is None
 
 
+def test_terms_carry_their_translations_except_everyday_words():
+    translate = {"差旅": ("travel",), "公司": ("company",), "补贴": ("subsidy", "allowance")}.get
+    prior = {"公司": 0.25}.get
+    terms = question_terms(["公司", "差旅", "补贴"], [("GWS", "Guardia Workflow Suite")],
+                           prior=lambda w: prior(w, 1.0), translate=lambda w: translate(w, ()))
+    assert {t.text: t.translations for t in terms} == {"gws": (), "公司": (), "差旅": ("travel",),
+                                                      "补贴": ("subsidy", "allowance")}  # glossary names are bilingual
+
+
 def test_a_passage_in_the_other_language_is_judged_on_the_terms_it_could_mention():
     # A Chinese question naming "inotify": an English passage cannot say 监视 or 事件, but it can
     # say inotify — coverage counts the terms writable in its language.
