@@ -199,11 +199,11 @@ class RelevanceSettings(BaseModel):
     decision of kb_agent/index/relevance.py (docs/retrieval.md). `kb-agent eval --calibrate`
     measures these on your own questions and writes the ones it chooses."""
 
-    min_coverage: float = Field(0.75, ge=0, le=1, description="Relevant when the passage mentions this "
+    min_coverage: float = Field(0.5, ge=0, le=1, description="Relevant when the passage mentions this "
                                 "IDF-weighted share of the question's content terms.")
     partial_coverage: float = Field(0.3, ge=0, le=1, description="… or this share, when its dense score "
                                     "also stands out (partial_z).")
-    partial_z: float = Field(1.5, description="Standard deviations the passage's cosine must stand above the "
+    partial_z: float = Field(2.0, description="Standard deviations the passage's cosine must stand above the "
                              "query's cosine against the corpus in general (a random sample of chunks).")
     dense_alone_z: float = Field(4.0, description="Relevant on the dense score alone (no words in common) "
                                  "from this many standard deviations.")
