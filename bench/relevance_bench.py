@@ -1,13 +1,15 @@
 """Is 'not found' said when it should be? The relevance decision against the absolute-cosine
 thresholds it replaced, on the same retrievals, in one run (issue #11).
 
-    python bench/relevance_bench.py --dev-data /tmp/kb-dev/data [--sample-data DIR]
+    python bench/relevance_bench.py --dev-data /tmp/kb-dev/data [--sample-data DIR] [--heldout-data DIR]
 
 - dev: the development corpus of bench/devcorpus (Debian documentation in Chinese and English,
   ``python bench/devcorpus/build.py`` then ``kb-agent ingest``), with the questions of
   bench/devcorpus/questions.jsonl;
 - sample: the shipped sample knowledge base with eval/sample.jsonl (ingested into a temporary
-  directory unless ``--sample-data`` names one).
+  directory unless ``--sample-data`` names one);
+- heldout (optional): the held-out corpus of bench/devcorpus/heldout.py (documents of the same
+  packages that the dev corpus does not hold) with bench/devcorpus/heldout_questions.jsonl.
 
 Each question is retrieved once; "before" is the old rule on those hits (cosine ≥ 0.80 for a
 passage keyword search also found, ≥ 0.88 for one found by vectors alone: the e5 defaults of
@@ -105,6 +107,8 @@ def main() -> int:
     ap.add_argument("--dev-data", type=Path, required=True, help="data dir with the development corpus ingested")
     ap.add_argument("--dev-glossary", type=Path, default=None, help="its glossary dir (default: an empty one)")
     ap.add_argument("--sample-data", type=Path, default=None, help="data dir with sample_kb ingested")
+    ap.add_argument("--heldout-data", type=Path, default=None, help="data dir with the held-out corpus of "
+                    "bench/devcorpus/heldout.py ingested (its questions: bench/devcorpus/heldout_questions.jsonl)")
     ap.add_argument("--verbose", action="store_true", help="list the questions decided wrongly")
     args = ap.parse_args()
 
@@ -117,9 +121,13 @@ def main() -> int:
     if fresh:
         sample.ingest([REPO / "sample_kb"])
 
+    runs = [("dev", dev, [REPO / "bench/devcorpus/questions.jsonl"]),
+            ("sample", sample, [REPO / "eval/sample.jsonl"])]
+    if args.heldout_data is not None:
+        runs.append(("heldout", kb_for(args.heldout_data, empty_glossary),
+                     [REPO / "bench/devcorpus/heldout_questions.jsonl"]))
     corpora = {}
-    for name, kb, files in (("dev", dev, [REPO / "bench/devcorpus/questions.jsonl"]),
-                            ("sample", sample, [REPO / "eval/sample.jsonl"])):
+    for name, kb, files in runs:
         items, _ = load_items(files)
         items = [i for i in items if i.kind == "doc"]
         items += negatives(kb.retriever.mentions, exclude=[i.question for i in items])
@@ -135,7 +143,8 @@ def main() -> int:
             failures(rows)
 
     print("\ncut-offs calibrated on one corpus (its own and generated negatives), applied to the other:")
-    for tuned, other in (("dev", "sample"), ("sample", "dev")):
+    pairs = [("dev", "sample"), ("sample", "dev")] + ([("dev", "heldout")] if "heldout" in corpora else [])
+    for tuned, other in pairs:
         feats = lambda rows, answerable: [r["features"] for r in rows if r["item"].answerable == answerable]  # noqa: E731
         chosen, _ = calibrate(feats(corpora[tuned], True), feats(corpora[tuned], False))
         on_other = evaluate(chosen.policy, feats(corpora[other], True), feats(corpora[other], False))
