@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 PACKAGES = ["debian-faq", "debian-faq-zh-cn", "maint-guide", "maint-guide-zh-cn", "debian-edu-doc-zh-cn",
             "debian-reference-en", "debian-reference-zh-cn", "manpages", "manpages-zh"]
@@ -112,30 +113,41 @@ def build(root: Path, out: Path) -> dict[str, int]:
         add("reference/en", ref / f"{ch}.en.html")
     for ch in REFERENCE_ZH:
         add("reference/zh", ref / f"{ch}.zh-cn.html")
-    for folder, names, section in (("man/zh", ZH_MAN1, "zh_CN/man1"), ("man/zh", ZH_MAN8, "zh_CN/man8"),
-                                   ("man/en", EN_MAN7, "man7"), ("man/en", EN_MAN5, "man5")):
-        suffix = section[-1]
-        for name in names:
-            src = root / "usr/share/man" / section / f"{name}.{suffix}.gz"
-            if src.exists() and render_man(src, out / folder / f"{name}.{suffix}.txt"):
-                counts[folder] = counts.get(folder, 0) + 1
+    pages = [("man/zh", "zh_CN/man1", n) for n in ZH_MAN1] + [("man/zh", "zh_CN/man8", n) for n in ZH_MAN8]
+    pages += [("man/en", "man7", n) for n in EN_MAN7] + [("man/en", "man5", n) for n in EN_MAN5]
+    add_man_pages(root, out, pages, counts)
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("/tmp/kb-devcorpus/docs"), help="where the corpus is written")
+def add_man_pages(root: Path, out: Path, pages: list[tuple[str, str, str]], counts: dict[str, int]) -> None:
+    """Render ``(folder, section, name)`` manual pages into ``out/folder``, counting them."""
+    for folder, section, name in pages:
+        suffix = section[-1]
+        src = root / "usr/share/man" / section / f"{name}.{suffix}.gz"
+        if src.exists() and render_man(src, out / folder / f"{name}.{suffix}.txt"):
+            counts[folder] = counts.get(folder, 0) + 1
+
+
+def run_build(build_corpus: Callable[[Path, Path], dict[str, int]], doc: str, default_out: Path,
+              argv: list[str] | None = None) -> int:
+    """The command line of a corpus script: download (once), rebuild ``--out``, print the counts."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=default_out, help="where the corpus is written")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/kb-agent/devcorpus",
-                    help="downloaded packages (kept between runs)")
+                    help="downloaded packages (kept between runs, shared by the corpus scripts)")
     args = ap.parse_args(argv)
     root = download(args.cache)
     if args.out.exists():
         shutil.rmtree(args.out)
-    counts = build(root, args.out)
+    counts = build_corpus(root, args.out)
     for folder, n in sorted(counts.items()):
         print(f"{folder:16} {n:4d} files")
     print(f"{sum(counts.values())} files in {args.out}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_build(build, __doc__, Path("/tmp/kb-devcorpus/docs"), argv)
 
 
 if __name__ == "__main__":

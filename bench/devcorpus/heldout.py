@@ -1,7 +1,8 @@
 """Build the held-out corpus: documents of the same Debian packages as the development corpus
 (bench/devcorpus/build.py) that it does *not* hold, with its own questions
 (bench/devcorpus/heldout_questions.jsonl). Nothing was tuned on it: it checks the relevance
-decision's defaults, which were calibrated on the development corpus.
+decision's defaults, which were calibrated on the development corpus (it was used once, to choose
+between two points of that calibration's curve: docs/benchmarks.md).
 
     python bench/devcorpus/heldout.py [--out DIR] [--cache DIR]
 
@@ -15,15 +16,12 @@ What it holds (folders name the kind and language):
 
 from __future__ import annotations
 
-import argparse
-import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build import (EN_MAN5, EN_MAN7, REFERENCE_EN, REFERENCE_ZH, ZH_MAN1, copy, download,  # noqa: E402
-                   render_man)
+from build import EN_MAN5, EN_MAN7, REFERENCE_EN, REFERENCE_ZH, ZH_MAN1, add_man_pages, copy, run_build  # noqa: E402
 
 ZH_MAN1_HELDOUT = """uniq wc xargs touch timeout truncate uname timedatectl nproc realpath who whoami uptime
 tty printenv pr link unlink mknod stdbuf factor xxd sha1sum zcat networkctl test tsort yes""".split()
@@ -47,28 +45,12 @@ def build(root: Path, out: Path) -> dict[str, int]:
             counts[f"reference/{lang}"] = counts.get(f"reference/{lang}", 0) + 1
     pages = [("man/zh", "zh_CN/man1", n) for n in ZH_MAN1_HELDOUT]
     pages += [("man/en", section, n) for section, names in EN_MAN.items() for n in names]
-    for folder, section, name in pages:
-        suffix = section[-1]
-        src = root / "usr/share/man" / section / f"{name}.{suffix}.gz"
-        if src.exists() and render_man(src, out / folder / f"{name}.{suffix}.txt"):
-            counts[folder] = counts.get(folder, 0) + 1
+    add_man_pages(root, out, pages, counts)
     return counts
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=Path("/tmp/kb-heldout/docs"), help="where the corpus is written")
-    ap.add_argument("--cache", type=Path, default=Path.home() / ".cache/kb-agent/devcorpus",
-                    help="downloaded packages (shared with build.py)")
-    args = ap.parse_args(argv)
-    root = download(args.cache)
-    if args.out.exists():
-        shutil.rmtree(args.out)
-    counts = build(root, args.out)
-    for folder, n in sorted(counts.items()):
-        print(f"{folder:16} {n:4d} files")
-    print(f"{sum(counts.values())} files in {args.out}")
-    return 0
+    return run_build(build, __doc__, Path("/tmp/kb-heldout/docs"), argv)
 
 
 if __name__ == "__main__":
