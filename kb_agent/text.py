@@ -174,7 +174,7 @@ class Tokenizer:
         if word in self._user:
             return 1.0
         if _HAN.search(word):
-            freq = self._jieba.FREQ.get(word, 0)
+            freq = self.frequency(word)
             if freq <= RARE_COMPOUND:
                 # A word jieba's HMM made up ("最多能") or a rare compound of common words
                 # ("多少钱", "磁盘空间"): as specific as its most specific piece.
@@ -187,6 +187,10 @@ class Tokenizer:
 
             zipf = zipf_frequency(word, "en")
         return min(1.0, max(EVERYDAY, (6.0 - zipf) / 2.5))
+
+    def frequency(self, word: str) -> int:
+        """The word's count in jieba's dictionary (0 when it has none; a company term: very high)."""
+        return self._jieba.FREQ.get(word, 0)
 
     def pieces(self, word: str) -> list[str]:
         """The dictionary words of at least two characters a Chinese word is made of, when it
