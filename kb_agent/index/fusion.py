@@ -45,13 +45,10 @@ def keep_leaders(fused: Sequence[tuple[K, float]], leaders: Sequence[K], k: int)
     weakly (a passage in another language than the question is never found by keyword search,
     so it has one vote where same-language passages with any shared word have two). A leader
     that is missing takes the place of the last ones; the rest keep their order."""
-    top = {item for item, _ in fused[:k]}
-    missing = [item for item in dict.fromkeys(leaders) if item not in top]
-    present = {item for item, _ in fused}
-    missing = [item for item in missing if item in present][:k]
-    if not missing:
+    top, present = {item for item, _ in fused[:k]}, {item for item, _ in fused}
+    moved = set(list(dict.fromkeys(i for i in leaders if i in present and i not in top))[:k])
+    if not moved:
         return list(fused)
-    moved = set(missing)
-    head = [entry for entry in fused if entry[0] not in moved][: k - len(missing)]
-    rest = [entry for entry in fused if entry[0] not in moved][k - len(missing):]
-    return head + [entry for entry in fused if entry[0] in moved] + rest
+    others = [entry for entry in fused if entry[0] not in moved]
+    cut = k - len(moved)
+    return others[:cut] + [entry for entry in fused if entry[0] in moved] + others[cut:]
